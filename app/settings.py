@@ -1,0 +1,75 @@
+"""The one settings class (env prefix `JIMOKU_`), read once and injected everywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tools.context import ToolContext
+
+
+def _default_model_dir() -> Path:
+    # Outside the checkout, so fresh clones and new venvs reuse the assembled models.
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "jimoku" / "models"
+
+
+def _default_data_dir() -> Path:
+    data = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return data / "jimoku"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; each field is `JIMOKU_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="JIMOKU_", env_file=None, extra="ignore")
+
+    model_dir: Path = Field(default_factory=_default_model_dir)
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    plugins_dir: Path | None = None
+    plugins: str | None = None
+    """Comma-separated entry-point names allowed to load; unset loads all."""
+
+    detector_model: Path | None = None
+    detector_confidence: float = 0.25
+    max_image_pixels: int = 50_000_000
+    max_pdf_pages: int = 20
+    max_audio_seconds: float = 900.0
+    torch_threads: int = 2
+    tool_extra: str = "{}"
+    """JSON object of settings for plugin tools."""
+
+    host: str = "127.0.0.1"
+    port: int = 8088
+
+    def tool_context(self) -> ToolContext:
+        """The `ToolContext` every tool call in this process gets."""
+        extra: dict[str, Any] = json.loads(self.tool_extra or "{}")
+        return ToolContext(
+            model_dir=self.model_dir,
+            detector_model=self.detector_model,
+            detector_confidence=self.detector_confidence,
+            max_image_pixels=self.max_image_pixels,
+            max_pdf_pages=self.max_pdf_pages,
+            max_audio_seconds=self.max_audio_seconds,
+            torch_threads=self.torch_threads,
+            extra=extra,
+        )
+
+    def plugin_allowlist(self) -> set[str] | None:
+        """Entry-point names allowed to load, or None for all."""
+        if not self.plugins:
+            return None
+        return {p.strip() for p in self.plugins.split(",") if p.strip()}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process (a FastAPI dependency; override it in tests)."""
+    return Settings()

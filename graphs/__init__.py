@@ -1,0 +1,1 @@
+"""The LangGraph state machine: plan, execute, draft, check, review, finalize."""

@@ -1,0 +1,21 @@
+"""Perception tools and the registry they go through.
+
+This package imports nothing from `graphs` or `app`.
+"""
+
+from tools.context import ToolContext
+from tools.errors import ToolDefinitionError, ToolInputError, ToolTimeoutError, UnknownToolError
+from tools.registry import REGISTRY, FileKind, ToolResult, ToolSpec, tool
+
+__all__ = [
+    "REGISTRY",
+    "FileKind",
+    "ToolContext",
+    "ToolDefinitionError",
+    "ToolInputError",
+    "ToolResult",
+    "ToolSpec",
+    "ToolTimeoutError",
+    "UnknownToolError",
+    "tool",
+]
