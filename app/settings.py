@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     tool_extra: str = "{}"
     """JSON object of settings for plugin tools."""
 
+    max_upload_bytes: int = 200_000_000
     host: str = "127.0.0.1"
     port: int = 8088
 

