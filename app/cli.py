@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from app import cli_jobs
 from app.settings import Settings, get_settings
 from app.tooling import load_registry
 from tools import models
@@ -21,6 +22,10 @@ tools_app = typer.Typer(help="List and run perception tools directly (no LLM, no
 models_app = typer.Typer(help="The embedded models: status, install, requirements.")
 app.add_typer(tools_app, name="tools")
 app.add_typer(models_app, name="models")
+app.command()(cli_jobs.ask)
+app.command()(cli_jobs.review)
+app.command()(cli_jobs.jobs)
+app.command()(cli_jobs.resume)
 
 
 def _settings() -> Settings:

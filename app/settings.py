@@ -45,7 +45,18 @@ class Settings(BaseSettings):
     tool_extra: str = "{}"
     """JSON object of settings for plugin tools."""
 
+    planner_model: Path | None = None
+    """Any GGUF file; unset uses the embedded Qwen2.5-Coder-1.5B."""
+    planner_chat_format: str | None = None
+    """llama-cpp-python chat format; unset uses the template stored in the GGUF."""
+    planner_threads: int = 2
+    planner_context: int = 8192
+
     max_upload_bytes: int = 200_000_000
+    max_files: int = 10
+    max_question_chars: int = 4000
+    max_attempts: int = 3
+    """A job whose worker died this many times while running it is failed, not retried."""
     host: str = "127.0.0.1"
     port: int = 8088
 

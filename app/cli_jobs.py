@@ -1,0 +1,129 @@
+"""`jimoku ask`, `jimoku review`, `jimoku jobs`, `jimoku resume`: the graph in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.engine import Engine, JobRejected, JobStateError
+from app.settings import get_settings
+
+
+def _engine() -> Engine:
+    return Engine(get_settings())
+
+
+def job_document(engine: Engine, job_id: str) -> dict[str, Any]:
+    """The job as one JSON document (what `--json` prints)."""
+    job = engine.jobs.get(job_id)
+    state = engine.state(job_id)
+    return {
+        "id": job.id,
+        "status": job.status,
+        "error": job.error,
+        "question": job.question,
+        "plan": state.get("plan", []),
+        "plan_notes": state.get("plan_notes", []),
+        "steps": state.get("steps", []),
+        "facts": state.get("facts", []),
+        "draft_answer": state.get("draft_answer"),
+        "citations": state.get("citations", []),
+        "final_answer": state.get("final_answer"),
+        "flags": state.get("flags", []),
+        "confidence": state.get("confidence"),
+        "confidence_explained": state.get("confidence_explained"),
+        "review": state.get("review"),
+        "timestamps": state.get("timestamps", {}),
+    }
+
+
+def _print(doc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"job {doc['id']}: {doc['status']}" + (f" ({doc['error']})" if doc["error"] else ""))
+    typer.echo(f"question: {doc['question']}")
+    for step in doc["plan"]:
+        typer.echo(f"plan {step['id']}: {step['tool']} on {step['file']} {step['args'] or ''} [{step['origin']}]")
+    for note in doc["plan_notes"]:
+        typer.echo(f"  note: {note}")
+    for s in doc["steps"]:
+        outcome = s["summary"].splitlines()[0] if s["ok"] and s["summary"] else f"ERROR {s['error']}"
+        typer.echo(f"step {s['step']}: {s['tool']} on {s['file']} {s['duration_ms']:.0f} ms"
+                   f"{' (cached)' if s['cached'] else ''}: {outcome}")
+    if doc["draft_answer"] is not None:
+        typer.echo(f"draft: {doc['draft_answer']}  [cites {', '.join(doc['citations']) or 'nothing'}]")
+    for f in doc["flags"]:
+        typer.echo(f"flag {f['kind']}: {f['message']}")
+    if doc["confidence"] is not None:
+        typer.echo(f"confidence: {doc['confidence_explained']}")
+    if doc["final_answer"] is not None:
+        typer.echo(f"final: {doc['final_answer']}")
+    if doc["status"] == "awaiting_review":
+        typer.echo(f"waiting for review: jimoku review {doc['id']} --approve | --edit TEXT | --reject REASON")
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="What you want to know.")],
+    files: Annotated[list[Path], typer.Argument(help="Photos, PDFs, voice memos.", exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Skip review when nothing is flagged.")] = False,
+) -> None:
+    """Run the whole graph on a question and files; stops at review unless auto-approved."""
+    engine = _engine()
+    try:
+        job = engine.submit(question, [(f, f.name) for f in files], auto_approve=auto_approve)
+    except JobRejected as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    job = engine.run(job.id)
+    _print(job_document(engine, job.id), as_json)
+    if job.status == "failed":
+        raise typer.Exit(1)
+
+
+def review(
+    job_id: Annotated[str, typer.Argument(help="The job waiting for review.")],
+    approve: Annotated[bool, typer.Option("--approve", help="Accept the draft as final.")] = False,
+    edit: Annotated[str | None, typer.Option("--edit", help="Replace the draft with this answer.")] = None,
+    reject: Annotated[str | None, typer.Option("--reject", help="Reject, with the reason.")] = None,
+    reviewer: Annotated[str, typer.Option(help="Who decides.")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Approve, edit or reject a job waiting for review."""
+    chosen = [x for x in (approve or None, edit, reject) if x]
+    if len(chosen) != 1:
+        typer.echo("error: give exactly one of --approve, --edit TEXT, --reject REASON", err=True)
+        raise typer.Exit(2)
+    if approve:
+        decision: dict[str, Any] = {"decision": "approve"}
+    elif edit:
+        decision = {"decision": "edit", "answer": edit}
+    else:
+        decision = {"decision": "reject", "comment": reject}
+    decision["reviewer"] = reviewer
+    engine = _engine()
+    try:
+        job = engine.review(job_id, decision)
+    except KeyError:
+        typer.echo(f"error: no job {job_id}", err=True)
+        raise typer.Exit(2) from None
+    except (JobStateError, JobRejected) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _print(job_document(engine, job.id), as_json)
+
+
+def jobs(status: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None) -> None:
+    """List jobs, oldest first."""
+    for job in _engine().jobs.list(status=status, limit=1000):
+        typer.echo(f"{job.id}  {job.status:<16} {job.created_at}  {job.question[:60]}")
+
+
+def resume() -> None:
+    """Continue every job a stopped process left queued or running."""
+    for job in _engine().recover():
+        typer.echo(f"{job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))

@@ -1,0 +1,110 @@
+"""Cross-modal checks and the draft's confidence score, all in code."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from graphs.evidence import count_in_question, labelled_values, norm_code, people_counts, ratings, sources
+from graphs.state import Flag, StepResult
+
+
+def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
+    """Values that should agree across evidence but do not.
+
+    A labelled value (serial number, model, part number) given by two sources must be
+    the same code once case, spacing and dashes are ignored; one containing the other
+    ("AX-4471" heard, "AX-4471-B" read) counts as agreement. Ratings (volts, hertz)
+    stated by two sources must share a value.
+    """
+    flags: list[Flag] = []
+    srcs = sources(steps)
+    found: dict[str, list[tuple[str, str]]] = {}
+    for src in srcs:
+        for label, value in labelled_values(src.text).items():
+            found.setdefault(label, []).append((src.step, value))
+    for label, values in found.items():
+        for i, (step_a, a) in enumerate(values):
+            for step_b, b in values[i + 1:]:
+                na, nb = norm_code(a), norm_code(b)
+                if na and nb and na not in nb and nb not in na:
+                    flags.append(Flag(kind="conflict", steps=[step_a, step_b],
+                                      message=f"{label} differs: {a!r} in {step_a} vs {b!r} in {step_b}"))
+    by_rating: dict[str, list[tuple[str, set[str]]]] = {}
+    for src in srcs:
+        for rating, values in ratings(src.text).items():
+            by_rating.setdefault(rating, []).append((src.step, values))
+    for rating, entries in by_rating.items():
+        for i, (step_a, a) in enumerate(entries):
+            for step_b, b in entries[i + 1:]:
+                if not a & b:
+                    flags.append(Flag(kind="conflict", steps=[step_a, step_b],
+                                      message=f"{rating} differs: {sorted(a)} in {step_a} vs {sorted(b)} in {step_b}"))
+    return flags
+
+
+def count_mismatch(question: str, steps: Sequence[StepResult]) -> list[Flag]:
+    """The question states a number of people; the detector counted another."""
+    stated = count_in_question(question)
+    counts = people_counts(steps)
+    if stated is None or counts is None:
+        return []
+    seen = sum(counts.values())
+    if seen == stated:
+        return []
+    detect_steps = [s["step"] for s in steps if s["ok"] and s["result"] and "counts" in s["result"]]
+    return [Flag(kind="count_mismatch", steps=detect_steps,
+                 message=f"the question says {stated} people; the detector found {seen}")]
+
+
+def tool_flags(steps: Sequence[StepResult], low: float) -> list[Flag]:
+    """Tool errors, and results whose own confidence is low."""
+    flags: list[Flag] = []
+    for s in steps:
+        if not s["ok"]:
+            flags.append(Flag(kind="tool_error", steps=[s["step"]], message=f"{s['tool']} failed: {s['error']}"))
+        elif s["confidence"] is not None and s["confidence"] < low:
+            flags.append(Flag(kind="low_confidence", steps=[s["step"]],
+                              message=f"{s['tool']} is unsure of its result (confidence {s['confidence']:.2f})"))
+    return flags
+
+
+# Each kind of flag multiplies the score by its factor: a conflict between sources halves
+# trust; a claim nothing supports or an unanswerable question leaves little.
+FLAG_FACTORS = {
+    "conflict": 0.5,
+    "count_mismatch": 0.5,
+    "unsupported_claim": 0.4,
+    "unanswerable": 0.3,
+    "no_evidence": 0.2,
+    "tool_error": 0.7,
+    "low_confidence": 0.85,
+}
+DEFAULT_TOOL_CONFIDENCE = 0.8
+"""Used for a tool that reports no confidence of its own (e.g. a plugin)."""
+
+
+def confidence(steps: Sequence[StepResult], cited: Sequence[str], flags: Sequence[Flag]) -> tuple[float, str]:
+    """Score in [0, 1] and a one-line explanation of how it was computed.
+
+    score = geometric mean of the confidences of the cited successful steps (all
+    successful steps when nothing is cited; a result with no confidence counts 0.8)
+    × the product of one factor per flag (FLAG_FACTORS). The geometric mean lets one
+    weak piece of evidence pull the score down more than an average would.
+    """
+    ok = [s for s in steps if s["ok"]]
+    used = [s for s in ok if s["step"] in set(cited)] or ok
+    if not used:
+        base = 0.0
+    else:
+        values = [max(1e-3, s["confidence"] if s["confidence"] is not None else DEFAULT_TOOL_CONFIDENCE) for s in used]
+        base = math.exp(sum(math.log(v) for v in values) / len(values))
+    factor = 1.0
+    for f in flags:
+        factor *= FLAG_FACTORS.get(f["kind"], 0.8)
+    score = round(max(0.0, min(1.0, base * factor)), 3)
+    explained = (
+        f"{score:.2f} = evidence {base:.2f} (geometric mean of {', '.join(s['step'] for s in used) or 'no steps'})"
+        + "".join(f" × {FLAG_FACTORS.get(f['kind'], 0.8)} ({f['kind']})" for f in flags)
+    )
+    return score, explained

@@ -1,0 +1,34 @@
+"""Per-run dependencies of the graph, handed in through LangGraph's runtime context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphs.cache import MemoryResultCache, ResultCache
+from graphs.llm import ChatModel
+from tools.context import ToolContext
+from tools.registry import Registry
+
+EventSink = Callable[[str, str, dict[str, Any]], None]
+"""`emit(job_id, event, data)`: progress for SSE streams and logs."""
+
+
+def _no_events(job_id: str, event: str, data: dict[str, Any]) -> None:
+    return None
+
+
+@dataclass
+class GraphContext:
+    """What nodes need besides the state: the LLM, the tools, the result cache."""
+
+    llm: ChatModel
+    registry: Registry
+    tool_ctx: ToolContext
+    cache: ResultCache = field(default_factory=MemoryResultCache)
+    emit: EventSink = _no_events
+    max_parallel_steps: int = 3
+    """Steps run at once; each tool's own limit still applies (tools share 2 cores)."""
+    low_confidence: float = 0.6
+    """A tool result below this confidence is flagged."""

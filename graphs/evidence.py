@@ -1,0 +1,176 @@
+"""Read values out of tool results in code, so they can be compared and checked.
+
+A 1.5B model asked "do these contradict?" flags nearly everything; values extracted and
+normalised in code compare reliably: a serial heard in a memo ("A X four four seven
+one") against one read on a plate ("AX-4471"), a count asked against a count detected,
+every code and number in a draft against the evidence it cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from graphs.state import StepResult
+
+_UNITS = {
+    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join([*_UNITS, *_TENS, *_SCALES, "and"]) + r")\b", re.I)
+_RUN = re.compile(
+    r"\b(?:" + "|".join([*_UNITS, *_TENS, *_SCALES]) + r")(?:[\s-]+(?:"
+    + "|".join([*_UNITS, *_TENS, *_SCALES, "and"]) + r"))*\b",
+    re.I,
+)
+
+
+def _words_to_number(words: list[str]) -> str:
+    """"four four seven one" → "4471" (digits spoken one by one); "two hundred" → "200"."""
+    words = [w.lower() for w in words if w.lower() != "and"]
+    if all(w in _UNITS and _UNITS[w] < 10 for w in words):
+        return "".join(str(_UNITS[w]) for w in words)
+    total, current = 0, 0
+    for w in words:
+        if w in _UNITS:
+            current += _UNITS[w]
+        elif w in _TENS:
+            current += _TENS[w]
+        elif w == "hundred":
+            current = max(current, 1) * 100
+        elif w == "thousand":
+            total += max(current, 1) * 1000
+            current = 0
+    return str(total + current)
+
+
+def spoken_to_text(text: str) -> str:
+    """Normalise a transcript: number words to digits, spelled-out letters and digits joined.
+
+    "The serial is A X four four seven one dash B" → "The serial is AX4471-B".
+    """
+    text = _RUN.sub(lambda m: _words_to_number(re.split(r"[\s-]+", m.group(0))), text)
+    text = re.sub(r"\s+(?:dash|hyphen)\s+", "-", text, flags=re.I)
+    # Join runs of single letters/digits ("A X 4 4 7 1") into one token.
+    text = re.sub(r"\b(?:[A-Za-z0-9]\s+){1,}[A-Za-z0-9]+\b(?:-[A-Za-z0-9]+)*",
+                  lambda m: _join_spelled(m.group(0)), text)
+    return text
+
+
+def _join_spelled(run: str) -> str:
+    parts = run.split()
+    # Only join when most parts are single characters: "A X 4471" yes, "I am 5" no.
+    singles = sum(1 for p in parts if len(p) == 1)
+    if singles >= len(parts) - 1 and any(c.isdigit() for c in run) and len(parts) >= 2:
+        return "".join(parts).upper()
+    return run
+
+
+def norm_code(value: str) -> str:
+    """Case, spacing and dashes do not matter when comparing codes."""
+    return re.sub(r"[^0-9A-Z]", "", value.upper())
+
+
+_CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*(?![A-Za-z0-9])")
+
+
+def codes(text: str) -> list[str]:
+    """Tokens that look like codes or numbers: contain a digit (AX-4471-B, KX-200, 50Hz, 3)."""
+    return [m.group(0) for m in _CODE.finditer(text)]
+
+
+_FIELDS = {
+    "serial number": re.compile(r"(?:serial(?:\s*(?:no\.?|number|num|#))?|s/n|製造番号|シリアル番号?)\s*(?:is|:|：|=)?\s*", re.I),
+    "model": re.compile(r"(?:model(?:\s*(?:no\.?|number|#))?|型式|形式)\s*(?:is|:|：|=)?\s*", re.I),
+    "part number": re.compile(r"(?:part\s*(?:no\.?|number|#)|p/n|品番|部品番号)\s*(?:is|:|：|=)?\s*", re.I),
+}
+
+
+def labelled_values(text: str) -> dict[str, str]:
+    """Values that follow a label: {"serial number": "AX-4471-B", "model": "KX-200"}."""
+    out: dict[str, str] = {}
+    for name, label in _FIELDS.items():
+        for m in label.finditer(text):
+            rest = text[m.end(): m.end() + 40]
+            found = codes(rest[:25])
+            if found and rest.lstrip().startswith(found[0][:1]):
+                out.setdefault(name, found[0])
+                break
+    return out
+
+
+_RATINGS = {
+    "voltage": re.compile(r"(\d+(?:\.\d+)?)\s*(?:V|volts?)\b", re.I),
+    "frequency": re.compile(r"(\d+(?:\.\d+)?)\s*(?:Hz|hertz)\b", re.I),
+}
+
+
+def ratings(text: str) -> dict[str, set[str]]:
+    """Electrical ratings stated in text: {"voltage": {"200"}, "frequency": {"50"}}."""
+    return {k: set(rx.findall(text)) for k, rx in _RATINGS.items() if rx.findall(text)}
+
+
+@dataclass(frozen=True)
+class Source:
+    """The text one step contributes, normalised for comparison."""
+
+    step: str
+    tool: str
+    file: str
+    text: str
+
+
+def sources(steps: Sequence[StepResult]) -> list[Source]:
+    """Text evidence of successful steps; transcripts get spoken numbers normalised."""
+    out = []
+    for s in steps:
+        if not s["ok"] or not s["result"]:
+            continue
+        text = s["result"].get("text")
+        if isinstance(text, str) and text.strip():
+            if s["tool"] == "asr":
+                text = spoken_to_text(text)
+            out.append(Source(s["step"], s["tool"], s["file"], text))
+    return out
+
+
+PERSON_WORDS = r"(?:people|persons?|workers?|operators?|men|women|staff|employees?|humans?)"
+_COUNT_IN_QUESTION = re.compile(r"\b(\d+|" + "|".join(_UNITS) + r"|" + "|".join(_TENS) + r")\s+(?:\w+\s+)?" + PERSON_WORDS + r"\b", re.I)
+
+
+def count_in_question(question: str) -> int | None:
+    """A number of people the question states ("are the 3 operators…", "five workers")."""
+    m = _COUNT_IN_QUESTION.search(question)
+    if not m:
+        return None
+    word = m.group(1).lower()
+    return int(word) if word.isdigit() else int(_words_to_number([word]))
+
+
+def people_counts(steps: Sequence[StepResult]) -> dict[str, int] | None:
+    """Per-class counts summed over successful detector steps, or None if none ran."""
+    total: dict[str, int] = {}
+    seen = False
+    for s in steps:
+        if s["ok"] and s["result"] and isinstance(s["result"].get("counts"), dict):
+            seen = True
+            for cls, n in s["result"]["counts"].items():
+                total[cls] = total.get(cls, 0) + int(n)
+    return total if seen else None
+
+
+COLOURS = {"red", "green", "blue", "yellow", "orange", "purple", "black", "white", "grey", "gray",
+           "brown", "pink", "silver", "gold", "赤", "青", "緑", "黄色", "黒", "白"}
+FALL_WORDS = re.compile(r"\b(fallen|fell|falling|collapsed|lying on the (?:floor|ground)|has fallen|down on the floor)\b", re.I)
+NEGATION = re.compile(r"\b(no one|nobody|no person|none|not|no\b|without|neither)", re.I)
+
+
+def corpus(items: Iterable[str]) -> str:
+    """All evidence text as one normalised blob for "does this value appear" checks."""
+    return " ".join(items)

@@ -1,0 +1,51 @@
+"""plan → execute → draft → check → review → finalize, with a human checkpoint at review.
+
+Read top to bottom: the nodes (graphs/nodes.py), how they connect, and `build_graph`,
+which compiles the graph over a checkpointer so that a job waiting for review, or a
+process killed mid-run, continues from its last checkpoint after a restart.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from graphs import nodes
+from graphs.context import GraphContext
+from graphs.state import JobInput, JobState
+
+builder = StateGraph(JobState, context_schema=GraphContext, input_schema=JobInput)
+builder.add_node("plan", nodes.plan)
+builder.add_node("execute", nodes.execute)
+builder.add_node("draft", nodes.draft)
+builder.add_node("check", nodes.check)
+builder.add_node("review", nodes.review)
+builder.add_node("finalize", nodes.finalize)
+
+builder.add_edge(START, "plan")
+builder.add_edge("plan", "execute")
+builder.add_edge("execute", "draft")
+builder.add_edge("draft", "check")
+builder.add_edge("check", "review")
+builder.add_edge("review", "finalize")
+builder.add_edge("finalize", END)
+
+
+def sqlite_checkpointer(path: Path) -> SqliteSaver:
+    """A checkpointer in a SQLite file (WAL, so readers do not block the writer)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+def build_graph(checkpointer: BaseCheckpointSaver) -> CompiledStateGraph:
+    """The compiled job graph over `checkpointer`."""
+    return builder.compile(checkpointer=checkpointer)

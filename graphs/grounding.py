@@ -1,0 +1,101 @@
+"""Facts for the draft, computed in code, and the check that a draft states only those.
+
+The drafting LLM is small: told "3 people, 0 fallen" as a fact it repeats it; left to
+read raw detections it may write "someone has fallen". So counts, fallen-or-not and the
+text found are handed over as facts, and afterwards every code, number, colour and
+fall-word the draft states is looked up in the evidence. What is not there becomes an
+`unsupported_claim` flag.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from graphs.evidence import (
+    COLOURS,
+    FALL_WORDS,
+    NEGATION,
+    codes,
+    labelled_values,
+    norm_code,
+    people_counts,
+    ratings,
+    sources,
+    spoken_to_text,
+)
+from graphs.state import Attachment, StepResult
+
+_MAX_TEXT = 600
+
+
+def compute_facts(steps: Sequence[StepResult], files: Sequence[Attachment]) -> list[str]:
+    """One or more plain sentences per step: what each tool found, or that it failed."""
+    names = {f["id"]: f["name"] for f in files}
+    facts: list[str] = []
+    for s in steps:
+        where = f"{s['step']} ({s['tool']} on {s['file']} \"{names.get(s['file'], s['file'])}\")"
+        if not s["ok"]:
+            facts.append(f"{where}: the tool failed: {s['error']}")
+            continue
+        result = s["result"] or {}
+        counts = result.get("counts")
+        if isinstance(counts, dict):
+            facts.append(f"{where}: {_count_sentence(counts)}")
+            continue
+        text = (result.get("text") or "").strip()
+        if not text:
+            facts.append(f"{where}: found nothing ({'; '.join(result.get('warnings') or []) or 'empty result'})")
+            continue
+        verb = "heard" if s["tool"] == "asr" else "read"
+        facts.append(f"{where}: {verb} the text: \"{_clip(text)}\"")
+        labelled = labelled_values(spoken_to_text(text) if s["tool"] == "asr" else text)
+        for label, value in labelled.items():
+            facts.append(f"{where}: {label}: {value}")
+    return facts
+
+
+def _count_sentence(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    parts = ", ".join(f"{n} {cls}" for cls, n in counts.items())
+    sentence = f"detected {total} in total ({parts})."
+    if {"Normal", "Fall"} <= set(counts):
+        fallen = counts["Fall"]
+        sentence += (
+            f" {total} people: {counts['Normal']} standing, {fallen} fallen."
+            + (" No one has fallen." if fallen == 0 else f" {fallen} person(s) appear to have fallen.")
+        )
+    return sentence
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
+
+
+def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence[str]) -> list[str]:
+    """Values the answer states that no evidence or computed fact contains."""
+    evidence_text = " ".join(src.text for src in sources(steps)) + " " + " ".join(facts)
+    evidence_codes = {norm_code(c) for c in codes(evidence_text)}
+    evidence_blob = norm_code(evidence_text)
+    problems: list[str] = []
+    for value in codes(answer):
+        n = norm_code(value)
+        if re.fullmatch(r"S\d+", n):  # a cited step id
+            continue
+        if n in evidence_codes or (len(n) >= 4 and n in evidence_blob):
+            continue
+        problems.append(f"the value {value!r} appears in no tool result")
+    for rating, values in ratings(answer).items():
+        known = ratings(evidence_text).get(rating, set())
+        problems += [f"the {rating} {v} appears in no tool result" for v in values - known]
+    lowered = evidence_text.lower()
+    for colour in COLOURS:
+        if re.search(rf"(?<!\w){re.escape(colour)}(?!\w)", answer, re.I) and colour not in lowered:
+            problems.append(f"the colour {colour!r} appears in no tool result")
+    counts = people_counts(steps)
+    fallen = (counts or {}).get("Fall", 0)
+    for sentence in re.split(r"(?<=[.!?])\s+", answer):
+        if FALL_WORDS.search(sentence) and fallen == 0 and not NEGATION.search(sentence):
+            problems.append("the answer says someone fell, but no tool found a fallen person")
+    return sorted(set(problems))

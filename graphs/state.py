@@ -1,0 +1,107 @@
+"""The state of one job as it moves through the graph.
+
+`JobInput` is what a caller supplies; `JobState` is everything the nodes add. Every value
+is plain JSON (dicts, lists, strings, numbers) so the SQLite checkpointer can store it
+and a reviewer's page can show it without translation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+FileKindName = Literal["image", "audio", "document"]
+Decision = Literal["approve", "edit", "reject", "auto_approve"]
+
+
+class Attachment(TypedDict):
+    """One uploaded file, stored content-addressed."""
+
+    id: str
+    """Short id the planner uses ("f1", "f2", …)."""
+    name: str
+    """The name the uploader gave (display only; never used as a path)."""
+    kind: FileKindName
+    sha256: str
+    path: str
+    """Where the artifact lies on disk."""
+
+
+class PlanStep(TypedDict):
+    """One tool call the planner chose."""
+
+    id: str
+    """Step id ("s1", "s2", …), cited by the draft."""
+    tool: str
+    file: str
+    """Attachment id."""
+    args: dict[str, Any]
+    after: list[str]
+    """Step ids that must finish first."""
+    origin: Literal["planner", "coverage"]
+    """"coverage" marks a step added in code because the plan left a file unread."""
+
+
+class StepResult(TypedDict):
+    """What one step produced (a `tools.runner.ToolRun` as a dict, plus where it ran)."""
+
+    step: str
+    tool: str
+    file: str
+    ok: bool
+    summary: str
+    confidence: float | None
+    result: dict[str, Any] | None
+    error: str | None
+    error_kind: str | None
+    duration_ms: float
+    cached: bool
+
+
+class Flag(TypedDict):
+    """Something a reviewer must look at."""
+
+    kind: Literal[
+        "conflict", "count_mismatch", "low_confidence", "tool_error",
+        "unanswerable", "unsupported_claim", "no_evidence",
+    ]
+    message: str
+    steps: list[str]
+
+
+class Review(TypedDict, total=False):
+    """The reviewer's decision, as resumed into the graph."""
+
+    decision: Decision
+    answer: str
+    comment: str
+    reviewer: str
+    at: str
+
+
+class JobInput(TypedDict, total=False):
+    """What a job starts with."""
+
+    job_id: str
+    question: str
+    files: list[Attachment]
+    auto_approve: bool
+
+
+class JobState(JobInput, total=False):
+    """Everything the nodes add. Each node returns a partial update of these keys."""
+
+    plan: list[PlanStep]
+    plan_notes: list[str]
+    """What code changed in the LLM's plan (duplicates dropped, coverage steps added)."""
+    steps: list[StepResult]
+    facts: list[str]
+    """Facts computed in code from the evidence, given to the draft as facts."""
+    draft_answer: str
+    citations: list[str]
+    flags: list[Flag]
+    confidence: float
+    confidence_explained: str
+    review: Review
+    final_answer: str | None
+    status: Literal["running", "awaiting_review", "approved", "rejected", "failed"]
+    timestamps: dict[str, str]
