@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     detector_model: Path | None = None
     detector_confidence: float = 0.25
     max_image_pixels: int = 50_000_000
+    min_image_side: int = 16
     max_pdf_pages: int = 20
     max_audio_seconds: float = 900.0
     torch_threads: int = 2
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
             detector_model=self.detector_model,
             detector_confidence=self.detector_confidence,
             max_image_pixels=self.max_image_pixels,
+            min_image_side=self.min_image_side,
             max_pdf_pages=self.max_pdf_pages,
             max_audio_seconds=self.max_audio_seconds,
             torch_threads=self.torch_threads,

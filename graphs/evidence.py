@@ -57,17 +57,19 @@ def spoken_to_text(text: str) -> str:
     """
     text = _RUN.sub(lambda m: _words_to_number(re.split(r"[\s-]+", m.group(0))), text)
     text = re.sub(r"\s+(?:dash|hyphen)\s+", "-", text, flags=re.I)
-    # Join runs of single letters/digits ("A X 4 4 7 1") into one token.
-    text = re.sub(r"\b(?:[A-Za-z0-9]\s+){1,}[A-Za-z0-9]+\b(?:-[A-Za-z0-9]+)*",
-                  lambda m: _join_spelled(m.group(0)), text)
+    # Join letters and digits spelled out one by one ("A X 4 4 7 1" → "AX4471"), and an
+    # upper-case prefix spoken apart from its number ("KX 200" → "KX200").
+    text = re.sub(r"\b(?:[A-Za-z0-9]\s+)+[A-Za-z0-9]+\b", lambda m: _join_spelled(m.group(0)), text)
+    text = re.sub(r"\b([A-Z]{1,4})\s+(\d{2,}[A-Z]?)\b", r"\1\2", text)
     return text
 
 
 def _join_spelled(run: str) -> str:
     parts = run.split()
-    # Only join when most parts are single characters: "A X 4471" yes, "I am 5" no.
-    singles = sum(1 for p in parts if len(p) == 1)
-    if singles >= len(parts) - 1 and any(c.isdigit() for c in run) and len(parts) >= 2:
+    *head, last = parts
+    # Every part but the last is one character, and the last is one too or a number:
+    # "A X 4 4 7 1" and "A X 4471" join; "I am 5" and "5 feet" do not.
+    if all(len(p) == 1 for p in head) and (len(last) == 1 or last.isdigit()) and any(c.isdigit() for c in run):
         return "".join(parts).upper()
     return run
 

@@ -89,7 +89,8 @@ def asr(file: Path, ctx: ToolContext, language: Literal["auto", "en", "ja"] = "a
             "recognition; send a shorter clip or split the recording"
         )
     if duration < MIN_SECONDS:
-        return _nothing_heard(duration, decode_warnings + [f"no speech found: the recording is only {duration:g} s long"])
+        too_short = f"no speech found: the recording is only {duration:g} s long"
+        return _nothing_heard(duration, decode_warnings + [too_short])
     if _rms(audio) < SILENCE_RMS:
         return _nothing_heard(duration, decode_warnings + ["no speech found: the recording is silent"])
 
@@ -129,12 +130,15 @@ def _decode(file: Path, max_seconds: float) -> tuple[np.ndarray, list[str]]:
         ) from None
     errors = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
-        raise ToolInputError(f"the audio could not be decoded: {_ffmpeg_reason(errors)}; {ACCEPTED_AUDIO}")
+        reason = _ffmpeg_reason(errors)
+        raise ToolInputError(f"the audio could not be decoded: {reason}; {ACCEPTED_AUDIO}")
     if len(proc.stdout) < 2:
-        raise ToolInputError(f"the audio could not be decoded: the file holds no audio samples; {ACCEPTED_AUDIO}")
+        reason = "the file holds no audio samples"
+        raise ToolInputError(f"the audio could not be decoded: {reason}; {ACCEPTED_AUDIO}")
     samples = np.frombuffer(proc.stdout, dtype=np.int16).astype(np.float32) / 32768.0
-    warnings = ["part of the audio was damaged and could not be decoded; the rest was transcribed"] if errors.strip() else []
-    return samples, warnings
+    # ffmpeg exits 0 after skipping frames it could not decode; say so.
+    damaged = "part of the audio was damaged and could not be decoded; the rest was transcribed"
+    return samples, [damaged] if errors.strip() else []
 
 
 def _ffmpeg_reason(stderr: str) -> str:
@@ -236,9 +240,14 @@ def _transcribe(model: Whisper, audio: np.ndarray, language: str) -> dict[str, A
 # --- shaping the result ----------------------------------------------------------------
 
 
-def _split_hallucinations(segments: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+RawSegment = dict[str, Any]
+"""A segment as `whisper.transcribe` returns it."""
+
+
+def _split_hallucinations(segments: list[RawSegment]) -> tuple[list[RawSegment], list[RawSegment]]:
     """Segments to keep, and those Whisper itself rates as noise with a weak guess."""
-    kept, dropped = [], []
+    kept: list[RawSegment] = []
+    dropped: list[RawSegment] = []
     for seg in segments:
         if not seg["text"].strip():
             continue
@@ -247,7 +256,7 @@ def _split_hallucinations(segments: list[dict[str, Any]]) -> tuple[list[dict[str
     return kept, dropped
 
 
-def _dropped_warnings(dropped: list[dict[str, Any]]) -> list[str]:
+def _dropped_warnings(dropped: list[RawSegment]) -> list[str]:
     return [
         f"dropped {seg['start']:.1f}–{seg['end']:.1f} s: it sounded like noise rather than "
         f"speech, and Whisper's guess {seg['text'].strip()!r} is likely invented"
@@ -255,7 +264,7 @@ def _dropped_warnings(dropped: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _segment(seg: dict[str, Any], duration: float) -> Segment:
+def _segment(seg: RawSegment, duration: float) -> Segment:
     confidence = min(1.0, math.exp(seg["avg_logprob"])) * (1.0 - seg["no_speech_prob"])
     # Whisper's timestamps are quantised and the last one often lies past the end.
     return Segment(
@@ -266,7 +275,7 @@ def _segment(seg: dict[str, Any], duration: float) -> Segment:
     )
 
 
-def _result(raw: list[dict[str, Any]], language: str, duration: float, warnings: list[str]) -> AsrResult:
+def _result(raw: list[RawSegment], language: str, duration: float, warnings: list[str]) -> AsrResult:
     segments = [_segment(seg, duration) for seg in raw]
     text = "".join(seg["text"] for seg in raw).strip()
     confidence = _weighted_confidence(segments)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from tools.context import ToolContext
-from tools.errors import ModelNotAvailableError, ToolInputError
+from tools.errors import ModelNotAvailableError, ToolInputError, ToolTimeoutError
 from tools.registry import ToolSpec
 
 ErrorKind = Literal["input", "unavailable", "timeout", "busy", "crash"]
@@ -99,6 +99,8 @@ def run_tool(
         exc = outcome["error"]
         if isinstance(exc, ToolInputError):
             return failed("input", str(exc))
+        if isinstance(exc, ToolTimeoutError):
+            return failed("timeout", str(exc))
         if isinstance(exc, ModelNotAvailableError):
             return failed("unavailable", str(exc))
         return failed("crash", f"tool {spec.name!r} failed: {type(exc).__name__}: {exc}")

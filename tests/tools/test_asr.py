@@ -11,6 +11,7 @@ import pytest
 
 import tools.asr  # noqa: F401  registers the tool even when the package is not installed
 from tests.fixtures.audio import (
+    JAPANESE_TEXT,
     MEMO_TEXT,
     ROBOT_TEXT,
     clip,
@@ -123,6 +124,14 @@ def test_robotic_espeak_memo_is_transcribed(spec: ToolSpec, audio_dir: Path, too
     words = normalise(transcribe(spec, path, tool_ctx)["text"]).split()
     assert {"check", "pump", "line"} <= set(words), words
     assert "3" in words or "three" in words, words
+
+
+def test_japanese_memo_is_detected_and_transcribed(spec: ToolSpec, audio_dir: Path, tool_ctx: ToolContext) -> None:
+    path = espeak_wav(JAPANESE_TEXT, audio_dir / "ja.wav", voice="ja")  # the machine temperature is high
+    result = transcribe(spec, path, tool_ctx)
+    assert result["language"] == "ja"
+    assert "温度" in result["text"] or "おんど" in result["text"], result["text"]
+    assert "高い" in result["text"] or "たかい" in result["text"], result["text"]
 
 
 @pytest.mark.parametrize("suffix", [".mp3", ".m4a", ".ogg", ".flac"])

@@ -73,14 +73,17 @@ def test_reads_a_nameplate_exactly(
     assert '"SERIAL NO. AX-4471-B" (0.' in result["summary"]
 
 
-def test_words_have_boxes_in_image_pixels(spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path) -> None:
+def test_words_have_boxes_in_image_pixels(
+    spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path
+) -> None:
     # The low-resolution plate is read upscaled: boxes must still be in its own pixels.
     path = render_nameplate(tmp_path / "plate.png", quality="lowres")
     width, height = Image.open(path).size
 
     page = read(spec, path, tool_ctx, lang="eng")["pages"][0]
 
-    assert (page["page"], page["source"], page["width"], page["height"]) == (1, "ocr", width, height)
+    assert (page["page"], page["source"]) == (1, "ocr")
+    assert (page["width"], page["height"]) == (width, height)
     for word in page["words"]:
         x0, y0, x1, y1 = word["box"]
         assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
@@ -91,8 +94,12 @@ def test_words_have_boxes_in_image_pixels(spec: ToolSpec, tool_ctx: ToolContext,
 
 
 @pytest.mark.parametrize("lang", ["jpn", None])
-def test_reads_japanese(spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path, lang: str | None) -> None:
-    path = render_nameplate(tmp_path / "plate_ja.png", ["製造番号 AX-4471"], font=NOTO_CJK, size=40)
+def test_reads_japanese(
+    spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path, lang: str | None
+) -> None:
+    path = render_nameplate(
+        tmp_path / "plate_ja.png", ["製造番号 AX-4471"], font=NOTO_CJK, size=40
+    )
 
     result = read(spec, path, tool_ctx, **({"lang": lang} if lang else {}))
 
@@ -101,7 +108,9 @@ def test_reads_japanese(spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path, l
     assert result["lang"] == (lang or "eng+jpn")
 
 
-def test_pdf_text_layer_is_read_exactly(spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path) -> None:
+def test_pdf_text_layer_is_read_exactly(
+    spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path
+) -> None:
     pages = [list(NAMEPLATE_LINES), ["DRAWING NO. D-1029 REV C"]]
     path = render_pdf_with_text_layer(tmp_path / "spec.pdf", pages)
 
@@ -128,7 +137,9 @@ def test_scanned_pdf_is_ocred(spec: ToolSpec, tool_ctx: ToolContext, tmp_path: P
         assert expected in line_texts(result)
 
 
-def test_pdf_mixing_text_and_scanned_pages(spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path) -> None:
+def test_pdf_mixing_text_and_scanned_pages(
+    spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path
+) -> None:
     typed = render_pdf_with_text_layer(tmp_path / "typed.pdf", [["PART NO. 55-0192"]])
     scanned = render_scanned_pdf(tmp_path / "scanned.pdf", [["MODEL KX-200"]])
     path = merge_pdfs(tmp_path / "mixed.pdf", [typed, scanned])
@@ -210,10 +221,11 @@ def _corrupt_pdf(tmp: Path) -> Path:
     return tmp / "broken.pdf"
 
 
+TRUNCATED = "the image file is truncated or corrupt"
 BAD_INPUTS = {
     "empty file": (_empty, "empty (0 bytes)"),
-    "truncated PNG": (lambda tmp: _truncated(tmp, ".png"), "the image file is truncated or corrupt"),
-    "truncated JPEG": (lambda tmp: _truncated(tmp, ".jpg"), "the image file is truncated or corrupt"),
+    "truncated PNG": (lambda tmp: _truncated(tmp, ".png"), TRUNCATED),
+    "truncated JPEG": (lambda tmp: _truncated(tmp, ".jpg"), TRUNCATED),
     "text named .jpg": (_text_named_jpg, "plain text, whatever its name says"),
     "1x1 image": (_one_pixel, "only 1×1 pixels"),
     "bomb header": (lambda tmp: write_png_header(tmp / "bomb.png", 30_000, 30_000), "too large"),
@@ -255,13 +267,16 @@ def test_unknown_language_is_refused(spec: ToolSpec, tool_ctx: ToolContext, tmp_
     assert "lang" in (run.error or "")
 
 
-def test_two_calls_at_once_both_succeed(spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path) -> None:
+def test_two_calls_at_once_both_succeed(
+    spec: ToolSpec, tool_ctx: ToolContext, tmp_path: Path
+) -> None:
     # OCR runs two calls concurrently; PDFium is not thread-safe, so this must not crash.
     scan = render_scanned_pdf(tmp_path / "scan.pdf", [["MODEL KX-200"], ["200V 50Hz"]])
     typed = render_pdf_with_text_layer(tmp_path / "typed.pdf", [list(NAMEPLATE_LINES)] * 3)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = list(pool.map(lambda p: run_tool(spec, p, {"lang": "eng"}, tool_ctx), [scan, typed] * 2))
+        calls = [scan, typed] * 2
+        runs = list(pool.map(lambda p: run_tool(spec, p, {"lang": "eng"}, tool_ctx), calls))
 
     assert all(run.ok for run in runs), [run.error for run in runs if not run.ok]
     assert "200V 50Hz" in runs[0].result["text"] and "MODEL KX-200" in runs[1].result["text"]

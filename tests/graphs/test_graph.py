@@ -1,0 +1,185 @@
+"""The graph end to end with a scripted LLM (the tools here are small real functions).
+
+The real planner is exercised in tests/integration; here the LLM's replies are scripted
+so each path through plan → execute → draft → check → review → finalize is pinned down.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.types import Command
+
+from graphs.cache import MemoryResultCache
+from graphs.context import GraphContext
+from graphs.graph import build_graph, sqlite_checkpointer
+from graphs.llm import ScriptedChatModel
+from tools.context import ToolContext
+from tools.registry import Registry, ToolResult, tool
+
+
+class TextFound(ToolResult):
+    text: str
+
+
+calls: list[str] = []
+calls_lock = threading.Lock()
+
+
+@pytest.fixture(scope="module")
+def reg() -> Registry:
+    reg = Registry()
+
+    @tool(accepts=["image", "document"], registry=reg, name="ocr")
+    def read_text(file: Path) -> TextFound:
+        """Read printed text.
+
+        Args:
+            file: The photo.
+        """
+        with calls_lock:
+            calls.append(f"ocr:{file.name}")
+        text = file.read_text()
+        return TextFound(text=text, summary=f'Read "{text}"', confidence=0.9)
+
+    @tool(accepts=["audio"], registry=reg, name="asr")
+    def hear(file: Path) -> TextFound:
+        """Transcribe speech.
+
+        Args:
+            file: The memo.
+        """
+        with calls_lock:
+            calls.append(f"asr:{file.name}")
+        text = file.read_text()
+        return TextFound(text=text, summary=f'Heard "{text}"', confidence=0.8)
+
+    @tool(accepts=["image"], registry=reg, name="broken")
+    def broken(file: Path) -> ToolResult:
+        """Always fails.
+
+        Args:
+            file: The photo.
+        """
+        raise RuntimeError("sensor offline")
+
+    return reg
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[dict[str, Any]]:
+    plate = tmp_path / "plate.png"
+    plate.write_text("SERIAL NO. AX-4471-B MODEL KX-200")
+    memo = tmp_path / "memo.wav"
+    memo.write_text("The serial number is B Q nine nine one two.")
+    return [
+        {"id": "f1", "name": "plate.png", "kind": "image", "sha256": "a" * 64, "path": str(plate)},
+        {"id": "f2", "name": "memo.wav", "kind": "audio", "sha256": "b" * 64, "path": str(memo)},
+    ]
+
+
+def run(graph, ctx: GraphContext, job: dict[str, Any] | Command, thread: str = "job1") -> dict[str, Any]:
+    return graph.invoke(job, {"configurable": {"thread_id": thread}}, context=ctx)
+
+
+def make(reg: Registry, tmp_path: Path, replies: list[Any]) -> tuple[Any, GraphContext, ScriptedChatModel]:
+    llm = ScriptedChatModel(list(replies))
+    ctx = GraphContext(llm=llm, registry=reg, tool_ctx=ToolContext(model_dir=tmp_path), cache=MemoryResultCache())
+    return build_graph(sqlite_checkpointer(tmp_path / "graph.db")), ctx, llm
+
+
+def test_review_interrupt_then_approve(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}, {"tool": "ocr", "file": "f1"}]}
+    draft = {"answer": "The serial number is AX-4471-B [s1].", "citations": ["s1"], "answerable": True}
+    graph, ctx, llm = make(reg, tmp_path, [plan, draft])
+    out = run(graph, ctx, {"job_id": "job1", "question": "What is the serial?", "files": files[:1]})
+
+    # The plan schema only allows registered tools and files of a kind each accepts.
+    _, schema = llm.calls[0]
+    options = schema["properties"]["steps"]["items"]["anyOf"]
+    assert {o["properties"]["tool"]["const"]: o["properties"]["file"]["enum"] for o in options} == {
+        "ocr": ["f1"], "broken": ["f1"]}
+    # The duplicate step was dropped in code, and said so.
+    assert [s["tool"] for s in out["plan"]] == ["ocr"]
+    assert out["plan_notes"] == ["dropped a duplicate step: ocr on f1"]
+    (interrupt,) = out["__interrupt__"]
+    payload = interrupt.value
+    assert payload["draft_answer"] == "The serial number is AX-4471-B [s1]."
+    assert payload["flags"] == [] and payload["confidence"] == 0.9
+    assert payload["evidence"][0]["summary"] == 'Read "SERIAL NO. AX-4471-B MODEL KX-200"'
+
+    final = run(graph, ctx, Command(resume={"decision": "approve", "reviewer": "ana"}))
+    assert final["status"] == "approved"
+    assert final["final_answer"] == "The serial number is AX-4471-B [s1]."
+    assert final["review"]["reviewer"] == "ana"
+    assert {"planned", "executed", "drafted", "checked", "finalized"} <= set(final["timestamps"])
+
+
+def test_conflict_between_memo_and_plate_goes_to_review_even_with_auto_approve(
+    reg: Registry, tmp_path: Path, files: list[dict[str, Any]]
+) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}, {"tool": "asr", "file": "f2"}]}
+    draft = {"answer": "The plate says AX-4471-B.", "citations": ["s1"], "answerable": True}
+    graph, ctx, _ = make(reg, tmp_path, [plan, draft])
+    out = run(graph, ctx, {"job_id": "j", "question": "Serial?", "files": files, "auto_approve": True})
+    kinds = [f["kind"] for f in out["flags"]]
+    assert kinds == ["conflict"]
+    assert out["confidence"] == 0.45
+    assert "__interrupt__" in out  # a flagged job always goes to a person
+
+    edited = run(graph, ctx, Command(resume={"decision": "edit", "answer": "Check the machine: plate AX-4471-B, memo BQ9912."}))
+    assert edited["status"] == "approved" and edited["final_answer"].startswith("Check the machine")
+
+
+def test_auto_approve_without_flags(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    draft = {"answer": "Model KX-200.", "citations": ["s1"], "answerable": True}
+    graph, ctx, _ = make(reg, tmp_path, [plan, draft])
+    out = run(graph, ctx, {"job_id": "j", "question": "Model?", "files": files[:1], "auto_approve": True})
+    assert "__interrupt__" not in out
+    assert out["status"] == "approved" and out["review"]["decision"] == "auto_approve"
+
+
+def test_unanswerable_reject_coverage_and_tool_error(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+    # The planner picks only the broken tool; code adds OCR for the image and ASR for the memo? No:
+    # the image is covered by "broken", so only the memo gets a coverage step.
+    plan = {"steps": [{"tool": "broken", "file": "f1"}, {"tool": "nope", "file": "f1"}]}
+    draft = {"answer": "The colour is not in the results.", "citations": [], "answerable": False}
+    graph, ctx, _ = make(reg, tmp_path, [plan, draft])
+    out = run(graph, ctx, {"job_id": "j", "question": "What colour is the machine?", "files": files})
+    assert [(s["tool"], s["file"], s["origin"]) for s in out["plan"]] == [
+        ("broken", "f1", "planner"), ("asr", "f2", "coverage")]
+    assert any("unknown tool" in n for n in out["plan_notes"])
+    broken = out["steps"][0]
+    assert broken["ok"] is False and "sensor offline" in broken["error"]
+    assert out["draft_answer"].startswith("The evidence does not show")
+    kinds = {f["kind"] for f in out["flags"]}
+    assert {"tool_error", "unanswerable"} <= kinds
+    final = run(graph, ctx, Command(resume={"decision": "reject", "comment": "needs a photo in colour"}))
+    assert final["status"] == "rejected" and final["final_answer"] is None
+
+
+def test_results_are_cached_by_content(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    draft = {"answer": "Model KX-200.", "citations": ["s1"], "answerable": True}
+    graph, ctx, _ = make(reg, tmp_path, [plan, draft, plan, draft])
+    calls.clear()
+    first = run(graph, ctx, {"job_id": "a", "question": "Model?", "files": files[:1]}, thread="a")
+    second = run(graph, ctx, {"job_id": "b", "question": "Model?", "files": files[:1]}, thread="b")
+    assert calls == ["ocr:plate.png"]  # the same sha256 is read once
+    assert first["steps"][0]["cached"] is False and second["steps"][0]["cached"] is True
+    assert second["steps"][0]["summary"] == first["steps"][0]["summary"]
+
+
+def test_invalid_review_decision_is_refused(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+    from graphs.nodes import validate_decision
+
+    with pytest.raises(ValueError, match="needs the corrected answer"):
+        validate_decision({"decision": "edit"})
+    with pytest.raises(ValueError, match="needs a reason"):
+        validate_decision({"decision": "reject"})
+    with pytest.raises(ValueError, match="must be"):
+        validate_decision({"decision": "maybe"})
