@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphs.llm import ChatModel
-from graphs.prompts import PLAN_SYSTEM, PLAN_USER
+from graphs.prompts import PLAN_EXAMPLES, PLAN_SYSTEM, PLAN_USER
 from graphs.state import Attachment, PlanStep
 from tools.context import ToolContext
 from tools.registry import FileKind, Registry, ToolSpec
@@ -34,13 +34,24 @@ def tool_cards(specs: Sequence[ToolSpec], ctx: ToolContext | None) -> str:
     lines = []
     for spec in specs:
         args = _plannable_args(spec)
-        arg_text = "; ".join(f"{k}: {v.get('description', '')}" for k, v in args.items())
+        arg_text = "; ".join(f"{k}: {' '.join(v.get('description', '').split())}" for k, v in args.items())
         lines.append(
             f"- {spec.name} (reads {', '.join(sorted(spec.accepts))} files): "
             f"{' '.join(spec.describe_for(ctx).split())}"
-            + (f" Arguments: {arg_text}" if arg_text else "")
+            + (f" Optional arguments: {arg_text}" if arg_text else "")
         )
     return "\n".join(lines)
+
+
+def plan_examples(names: set[str]) -> str:
+    """Worked examples using only registered tools (none when the built-ins are absent)."""
+    shown = []
+    for question, files, steps in PLAN_EXAMPLES:
+        if all(tool in names for tool, _ in steps):
+            listed = ", ".join(f"{fid} ({kind})" for fid, kind in files)
+            plan = json.dumps({"steps": [{"tool": t, "file": f} for t, f in steps]})
+            shown.append(f"Question: {question} Files: {listed}\nPlan: {plan}")
+    return ("\nExamples:\n" + "\n".join(shown)) if shown else ""
 
 
 def _plannable_args(spec: ToolSpec) -> dict[str, Any]:
@@ -83,7 +94,8 @@ def plan_messages(question: str, files: Sequence[Attachment], specs: Sequence[To
                   ctx: ToolContext | None) -> list[dict[str, str]]:
     """System prompt (stable: the cached prefix) and the request."""
     return [
-        {"role": "system", "content": PLAN_SYSTEM.format(tool_cards=tool_cards(specs, ctx))},
+        {"role": "system", "content": PLAN_SYSTEM.format(
+            tool_cards=tool_cards(specs, ctx), examples=plan_examples({s.name for s in specs}))},
         {"role": "user", "content": PLAN_USER.format(question=question, files=describe_files(files))},
     ]
 

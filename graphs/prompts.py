@@ -13,7 +13,18 @@ Rules:
 - Spoken content of a voice memo is heard by a speech tool.
 - Use each file at most once per tool. Run a tool on every file that may hold the answer.
 - If no tool can find what is asked, return an empty list of steps.
-Answer only with JSON: {{"steps": [{{"tool": ..., "file": ..., "args": {{...}}}}]}}."""
+Answer only with JSON: {{"steps": [{{"tool": ..., "file": ..., "args": {{...}}}}]}}.
+{examples}"""
+
+# Worked examples for the built-in tools; shown only when every tool they use is registered.
+PLAN_EXAMPLES = [
+    ("What is the serial number on this plate?", [("f1", "image")], [("ocr", "f1")]),
+    ("Which model is on the nameplate?", [("f1", "image")], [("ocr", "f1")]),
+    ("Is anyone lying on the floor?", [("f1", "image")], [("detect", "f1")]),
+    ("Does the voice memo name the machine on this label?", [("f1", "audio"), ("f2", "image")],
+     [("asr", "f1"), ("ocr", "f2")]),
+    ("What part number is on the drawing?", [("f1", "document")], [("ocr", "f1")]),
+]
 
 PLAN_USER = """Question: {question}
 

@@ -45,6 +45,9 @@ FFMPEG_TIMEOUT_S = 120
 SUMMARY_MAX_CHARS = 1500
 ACCEPTED_AUDIO = "send a WAV, MP3, M4A, OGG/Opus or FLAC recording"
 
+RawSegment = dict[str, Any]
+"""A segment as `whisper.transcribe` returns it."""
+
 
 class Segment(BaseModel):
     """A stretch of the recording and what was said in it."""
@@ -238,10 +241,6 @@ def _transcribe(model: Whisper, audio: np.ndarray, language: str) -> dict[str, A
 
 
 # --- shaping the result ----------------------------------------------------------------
-
-
-RawSegment = dict[str, Any]
-"""A segment as `whisper.transcribe` returns it."""
 
 
 def _split_hallucinations(segments: list[RawSegment]) -> tuple[list[RawSegment], list[RawSegment]]:

@@ -126,8 +126,10 @@ def test_robotic_espeak_memo_is_transcribed(spec: ToolSpec, audio_dir: Path, too
     assert "3" in words or "three" in words, words
 
 
-def test_japanese_memo_is_detected_and_transcribed(spec: ToolSpec, audio_dir: Path, tool_ctx: ToolContext) -> None:
-    path = espeak_wav(JAPANESE_TEXT, audio_dir / "ja.wav", voice="ja")  # the machine temperature is high
+def test_japanese_memo_is_detected_and_transcribed(
+    spec: ToolSpec, audio_dir: Path, tool_ctx: ToolContext
+) -> None:
+    path = espeak_wav(JAPANESE_TEXT, audio_dir / "ja.wav", voice="ja")
     result = transcribe(spec, path, tool_ctx)
     assert result["language"] == "ja"
     assert "温度" in result["text"] or "おんど" in result["text"], result["text"]
@@ -156,7 +158,9 @@ def test_damaged_flac_transcribes_what_is_left(
 # --- inputs that hold no speech: empty result, with a warning ----------------------------
 
 
-def test_tenth_of_a_second_is_no_speech(spec: ToolSpec, memo: Path, tmp_path: Path, tool_ctx: ToolContext) -> None:
+def test_tenth_of_a_second_is_no_speech(
+    spec: ToolSpec, memo: Path, tmp_path: Path, tool_ctx: ToolContext
+) -> None:
     result = transcribe(spec, clip(memo, tmp_path / "blip.wav", 0.1), tool_ctx)
     assert_nothing_heard(result)
     assert "0.1 s long" in " ".join(result["warnings"])
@@ -169,7 +173,9 @@ def test_silence_is_no_speech(spec: ToolSpec, tmp_path: Path, tool_ctx: ToolCont
 
 
 @pytest.mark.parametrize("make", ["white noise", "random bytes after a WAV header"])
-def test_noise_is_not_made_into_words(spec: ToolSpec, tmp_path: Path, tool_ctx: ToolContext, make: str) -> None:
+def test_noise_is_not_made_into_words(
+    spec: ToolSpec, tmp_path: Path, tool_ctx: ToolContext, make: str
+) -> None:
     if make == "white noise":
         path = noise(tmp_path / "hall.wav", 3)
     else:  # a PCM header makes any bytes valid samples: loud hiss, not a decoding error
@@ -228,7 +234,9 @@ def test_corrupt_audio_is_refused(
     assert "send a WAV, MP3" in error
 
 
-def test_header_without_samples_is_refused(spec: ToolSpec, memo: Path, tmp_path: Path, tool_ctx: ToolContext) -> None:
+def test_header_without_samples_is_refused(
+    spec: ToolSpec, memo: Path, tmp_path: Path, tool_ctx: ToolContext
+) -> None:
     path = truncate(memo, tmp_path / "header.wav", keep_bytes=44)
     assert "no audio samples" in refused(spec, path, tool_ctx)
 
