@@ -95,14 +95,19 @@ _FIELDS = {
 
 
 def labelled_values(text: str) -> dict[str, str]:
-    """Values that follow a label: {"serial number": "AX-4471-B", "model": "KX-200"}."""
+    """Values that follow a label: {"serial number": "AX-4471-B", "model": "KX-200"}.
+
+    The value is the first code (3+ characters, with a digit) after the label, within the
+    same line and sentence: "SERIAL NO. AX-4471-B", "the serial number of the broken
+    press is BQ9912".
+    """
     out: dict[str, str] = {}
     for name, label in _FIELDS.items():
         for m in label.finditer(text):
-            rest = text[m.end(): m.end() + 40]
-            found = codes(rest[:25])
-            if found and rest.lstrip().startswith(found[0][:1]):
-                out.setdefault(name, found[0])
+            rest = re.split(r"\n|[.!?。](?:\s|$)", text[m.end(): m.end() + 60], maxsplit=1)[0]
+            found = [c for c in codes(rest) if len(norm_code(c)) >= 3]
+            if found:
+                out[name] = found[0]
                 break
     return out
 

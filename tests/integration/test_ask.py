@@ -66,7 +66,8 @@ def test_memo_names_another_serial(engine: Engine, nameplate: Path, tmp_path: Pa
     assert {"ocr", "asr"} <= tools
     conflicts = [f for f in doc["flags"] if f["kind"] == "conflict"]
     assert conflicts, doc["flags"]
-    assert "AX-4471-B" in conflicts[0]["message"] and "BQ9912" in conflicts[0]["message"]
+    # Whisper may hear "BQ9912" or "B9912": either way it is not the plate's serial.
+    assert "AX-4471-B" in conflicts[0]["message"] and "9912" in conflicts[0]["message"]
     # Flagged, so a person decides even though auto-approval was asked for.
     assert doc["status"] == "awaiting_review"
 
