@@ -1,0 +1,90 @@
+"""The engine over real SQLite: submit checks, failures with reasons, retries bounded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.engine import Engine, JobRejected, JobStateError
+from app.settings import Settings
+from graphs.llm import ScriptedChatModel
+from tests.fixtures.images import render_nameplate
+
+PLAN = {"steps": [{"tool": "ocr", "file": "f1"}]}
+DRAFT = {"answer": "Serial AX-4471-B.", "citations": ["s1"], "answerable": True}
+
+
+@pytest.fixture
+def make_engine(tmp_path: Path, registry: Any) -> Callable[[list[Any]], Engine]:
+    def make(replies: list[Any]) -> Engine:
+        return Engine(Settings(data_dir=tmp_path / "data"), llm=ScriptedChatModel(list(replies)))
+
+    return make
+
+
+@pytest.fixture
+def plate(tmp_path: Path) -> Path:
+    return render_nameplate(tmp_path / "plate.png")
+
+
+def test_submit_refuses_bad_requests_and_stores_nothing(make_engine: Callable[..., Engine], plate: Path, tmp_path: Path) -> None:
+    engine = make_engine([])
+    text = tmp_path / "notes.jpg"
+    text.write_text("just some notes")
+    cases = [
+        ("", [(plate, "p.png")], "the question is empty"),
+        ("x" * 5000, [(plate, "p.png")], "the limit is 4000"),
+        ("What?", [], "attach at least one file"),
+        ("What?", [(plate, "p.png")] * 11, "the limit is 10"),
+        ("What?", [(text, "notes.jpg")], "is plain text, whatever its name says"),
+    ]
+    for question, files, reason in cases:
+        with pytest.raises(JobRejected, match=reason):
+            engine.submit(question, files)
+    assert engine.jobs.list() == []
+
+
+def test_job_runs_to_review_and_once_only(make_engine: Callable[..., Engine], plate: Path) -> None:
+    engine = make_engine([PLAN, DRAFT])
+    job = engine.submit("Serial?", [(plate, "plate.png")])
+    assert job.status == "queued" and job.files[0]["kind"] == "image"
+    assert Path(job.files[0]["path"]).read_bytes() == plate.read_bytes()
+    job = engine.run(job.id)
+    assert job.status == "awaiting_review"
+    assert engine.state(job.id)["steps"][0]["result"]["text"].startswith("SERIAL NO. AX-4471-B")
+    assert engine.run(job.id).status == "awaiting_review"  # running again changes nothing
+    job = engine.review(job.id, {"decision": "approve", "reviewer": "ana"})
+    assert job.status == "approved"
+    with pytest.raises(JobStateError, match="is approved, not awaiting review"):
+        engine.review(job.id, {"decision": "approve"})
+
+
+def test_bad_decision_is_refused_and_job_keeps_waiting(make_engine: Callable[..., Engine], plate: Path) -> None:
+    engine = make_engine([PLAN, DRAFT])
+    job = engine.run(engine.submit("Serial?", [(plate, "plate.png")]).id)
+    with pytest.raises(JobRejected, match="needs the corrected answer"):
+        engine.review(job.id, {"decision": "edit"})
+    assert engine.jobs.get(job.id).status == "awaiting_review"
+
+
+def test_planner_failure_fails_the_job_with_a_reason(make_engine: Callable[..., Engine], plate: Path) -> None:
+    def explode(messages: Any, schema: Any) -> str:
+        raise RuntimeError("llama.cpp could not allocate the context")
+
+    engine = make_engine([explode])
+    job = engine.run(engine.submit("Serial?", [(plate, "plate.png")]).id)
+    assert job.status == "failed"
+    assert job.error == "RuntimeError: llama.cpp could not allocate the context"
+
+
+def test_a_job_that_keeps_killing_its_worker_is_failed(make_engine: Callable[..., Engine], plate: Path) -> None:
+    engine = make_engine([])
+    job = engine.submit("Serial?", [(plate, "plate.png")])
+    for _ in range(3):  # as if three workers died while running it
+        engine.jobs.set_status(job.id, "running", count_attempt=True)
+    (recovered,) = engine.recover()
+    assert recovered.status == "failed"
+    assert "stopped 3 times while running this job" in recovered.error
