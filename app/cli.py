@@ -125,6 +125,47 @@ def models_requirements(
     typer.echo("\n".join(models.requirements(include_optional=all_models)))
 
 
+keys_app = typer.Typer(help="API keys: create, list, revoke.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="submitter, reviewer or admin.")] = "submitter",
+    name: Annotated[str | None, typer.Option(help="Whose key this is.")] = None,
+) -> None:
+    """Create an API key and print it (this is the only time it is shown)."""
+    from app.auth import KeyStore, Role
+
+    if role not in Role.__members__:
+        typer.echo(f"error: role must be one of {', '.join(Role.__members__)}", err=True)
+        raise typer.Exit(2)
+    store = KeyStore(_settings().data_dir / "jimoku.db")
+    key_id, key = store.create(Role[role], name or f"{role} key")
+    typer.echo(f"created {role} key {key_id}; store it now, it is not shown again:", err=True)
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from app.auth import KeyStore
+
+    for k in KeyStore(_settings().data_dir / "jimoku.db").list():
+        typer.echo(f"{k['id']}  {k['role']:<10} {k['name']:<24} created {k['created_at']}"
+                   + (f" revoked {k['revoked_at']}" if k["revoked_at"] else ""))
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke a key."""
+    from app.auth import KeyStore
+
+    if not KeyStore(_settings().data_dir / "jimoku.db").revoke(key_id):
+        typer.echo(f"error: no active key {key_id}", err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default JIMOKU_HOST).")] = None,
@@ -133,7 +174,14 @@ def serve(
     """Start the HTTP service."""
     import uvicorn
 
+    from app.auth import KeyStore, ensure_admin_key
+
     settings = _settings()
+    key_file = settings.data_dir / "admin.key"
+    key = ensure_admin_key(KeyStore(settings.data_dir / "jimoku.db"), key_file)
+    if key is not None:
+        # Printed to the terminal once, never logged; it is also kept (mode 0600) in key_file.
+        typer.echo(f"First start: an admin API key was created and saved to {key_file}:\n{key}")
     uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port, log_level="info")
 
 

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from app.engine import Engine, JobRejected, JobStateError
+from app.engine import Engine, JobRejected
+from app.jobs import Conflict
 from app.settings import get_settings
 
 
@@ -18,26 +19,7 @@ def _engine() -> Engine:
 
 def job_document(engine: Engine, job_id: str) -> dict[str, Any]:
     """The job as one JSON document (what `--json` prints)."""
-    job = engine.jobs.get(job_id)
-    state = engine.state(job_id)
-    return {
-        "id": job.id,
-        "status": job.status,
-        "error": job.error,
-        "question": job.question,
-        "plan": state.get("plan", []),
-        "plan_notes": state.get("plan_notes", []),
-        "steps": state.get("steps", []),
-        "facts": state.get("facts", []),
-        "draft_answer": state.get("draft_answer"),
-        "citations": state.get("citations", []),
-        "final_answer": state.get("final_answer"),
-        "flags": state.get("flags", []),
-        "confidence": state.get("confidence"),
-        "confidence_explained": state.get("confidence_explained"),
-        "review": state.get("review"),
-        "timestamps": state.get("timestamps", {}),
-    }
+    return engine.document(job_id)
 
 
 def _print(doc: dict[str, Any], as_json: bool) -> None:
@@ -111,7 +93,7 @@ def review(
     except KeyError:
         typer.echo(f"error: no job {job_id}", err=True)
         raise typer.Exit(2) from None
-    except (JobStateError, JobRejected) as exc:
+    except (Conflict, JobRejected) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     _print(job_document(engine, job.id), as_json)

@@ -15,7 +15,7 @@ from typing import Any
 from langgraph.types import Command
 
 from app.artifacts import ArtifactStore
-from app.jobs import FINAL, JobRow, JobStore
+from app.jobs import FINAL, Conflict, JobRow, JobStore
 from app.settings import Settings
 from app.tooling import load_registry
 from graphs.cache import SqliteResultCache
@@ -34,10 +34,6 @@ class JobRejected(ValueError):
     """The request cannot become a job (bad question or files); nothing was stored."""
 
 
-class JobStateError(RuntimeError):
-    """The job is not in a state that allows this action (e.g. reviewing a finished job)."""
-
-
 class Engine:
     """One per process: the job store, artifacts, checkpointer, graph and (lazily) the LLM."""
 
@@ -52,6 +48,11 @@ class Engine:
         self.tool_ctx = settings.tool_context()
         self._llm = llm
         self._emit = emit
+
+    def emit(self, job_id: str, event: str, data: dict[str, Any]) -> None:
+        """Tell listeners (SSE streams, metrics) about a job's progress."""
+        if self._emit is not None:
+            self._emit(job_id, event, data)
 
     @cached_property
     def llm(self) -> ChatModel:
@@ -70,7 +71,8 @@ class Engine:
             ctx.emit = self._emit
         return ctx
 
-    def submit(self, question: str, files: Sequence[tuple[Path, str]], *, auto_approve: bool = False) -> JobRow:
+    def submit(self, question: str, files: Sequence[tuple[Path, str]], *, auto_approve: bool = False,
+               submitted_by: str | None = None) -> JobRow:
         """Validate and store the inputs, record a queued job. Raises `JobRejected`."""
         question = (question or "").strip()
         if not question:
@@ -89,7 +91,9 @@ class Engine:
                 raise JobRejected(str(exc)) from None
             sha, stored = self.artifacts.put(path)
             attachments.append(Attachment(id=f"f{i}", name=name, kind=kind.value, sha256=sha, path=str(stored)))
-        return self.jobs.create(question, list(attachments), auto_approve)
+        job = self.jobs.create(question, list(attachments), auto_approve, submitted_by)
+        self.emit(job.id, "queued", {"status": "queued"})
+        return job
 
     def _config(self, job_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": job_id}}
@@ -100,11 +104,11 @@ class Engine:
         if job.status in FINAL or job.status == "awaiting_review":
             return job
         if job.attempts >= self.settings.max_attempts:
-            self.jobs.set_status(job_id, "failed", error=(
+            return self._fail(job_id, (
                 f"the worker stopped {job.attempts} times while running this job (crash or kill); "
                 "it was not retried again. Check the logs, then submit it again"))
-            return self.jobs.get(job_id)
         self.jobs.set_status(job_id, "running", count_attempt=True)
+        self.emit(job_id, "running", {"status": "running", "attempt": job.attempts + 1})
         config = self._config(job_id)
         started = bool(self.graph.get_state(config).values)
         payload: Any = None if started else {
@@ -114,37 +118,71 @@ class Engine:
             self.graph.invoke(payload, config, context=self.context())
         except Exception as exc:  # the job fails with a reason; the process stays up
             log.exception("job %s failed", job_id)
-            self.jobs.set_status(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
-            return self.jobs.get(job_id)
+            return self._fail(job_id, f"{type(exc).__name__}: {exc}")
         return self._sync_status(job_id)
 
+    def _fail(self, job_id: str, reason: str) -> JobRow:
+        self.jobs.set_status(job_id, "failed", error=reason)
+        self.emit(job_id, "failed", {"status": "failed", "error": reason})
+        return self.jobs.get(job_id)
+
     def review(self, job_id: str, decision: dict[str, Any]) -> JobRow:
-        """Resume a job waiting for review with the reviewer's decision."""
+        """Record a reviewer's decision (once: a second is a `Conflict`), then apply it."""
         from graphs.nodes import validate_decision
 
-        job = self.jobs.get(job_id)
-        if job.status != "awaiting_review":
-            raise JobStateError(f"job {job_id} is {job.status}, not awaiting review")
         try:
             validate_decision(decision)
         except ValueError as exc:
             raise JobRejected(str(exc)) from None
-        self.graph.invoke(Command(resume=decision), self._config(job_id), context=self.context())
+        self.jobs.record_decision(job_id, decision)
+        return self._apply_decision(job_id, decision)
+
+    def _apply_decision(self, job_id: str, decision: dict[str, Any]) -> JobRow:
+        config = self._config(job_id)
+        # Applied already if the process died after resuming but before marking it.
+        if self.graph.get_state(config).interrupts:
+            self.graph.invoke(Command(resume=decision), config, context=self.context())
+        self.jobs.mark_applied(job_id)
         return self._sync_status(job_id)
 
     def state(self, job_id: str) -> dict[str, Any]:
         """The graph state of a job (plan, steps, draft, flags, …)."""
         return dict(self.graph.get_state(self._config(job_id)).values)
 
+    def document(self, job_id: str) -> dict[str, Any]:
+        """The job as one JSON document: the index row plus the graph state."""
+        job = self.jobs.get(job_id)
+        state = self.state(job_id)
+        return {
+            "id": job.id, "status": job.status, "error": job.error, "question": job.question,
+            "files": [{k: f[k] for k in ("id", "name", "kind", "sha256")} for f in job.files],
+            "plan": state.get("plan", []), "plan_notes": state.get("plan_notes", []),
+            "steps": state.get("steps", []), "facts": state.get("facts", []),
+            "draft_answer": state.get("draft_answer"), "citations": state.get("citations", []),
+            "final_answer": state.get("final_answer"), "flags": state.get("flags", []),
+            "confidence": state.get("confidence"), "confidence_explained": state.get("confidence_explained"),
+            "review": state.get("review"), "timestamps": state.get("timestamps", {}),
+            "created_at": job.created_at, "updated_at": job.updated_at, "submitted_by": job.submitted_by,
+            "claimed_by": job.claimed_by, "claimed_until": job.claimed_until,
+        }
+
     def _sync_status(self, job_id: str) -> JobRow:
         snapshot = self.graph.get_state(self._config(job_id))
         if snapshot.interrupts:
             self.jobs.set_status(job_id, "awaiting_review")
+            values = snapshot.values
+            self.emit(job_id, "awaiting_review", {"status": "awaiting_review", "flags": values.get("flags", []),
+                                                   "confidence": values.get("confidence")})
         elif not snapshot.next:
             self.jobs.set_status(job_id, snapshot.values.get("status", "failed"))
         return self.jobs.get(job_id)
 
+    def apply_pending_decisions(self) -> list[JobRow]:
+        """Apply decisions a stopped process recorded but did not apply."""
+        return [self._apply_decision(d.job_id, d.decision) for d in self.jobs.unapplied_decisions()]
+
     def recover(self) -> list[JobRow]:
-        """Continue every job a previous process left queued or running."""
-        pending = self.jobs.list(status="running") + self.jobs.list(status="queued")
+        """Continue every job a previous process left queued or running (one-shot, CLI)."""
+        self.apply_pending_decisions()
+        pending = self.jobs.list(status="running", limit=10_000) + self.jobs.list(status="queued", limit=10_000)
         return [self.run(job.id) for job in pending]

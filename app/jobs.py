@@ -2,7 +2,10 @@
 
 The graph's own state lives in the LangGraph checkpointer (same SQLite file); this
 table is the index a person (or the worker, after a restart) reads: what exists, in what
-state, and why it failed.
+state, who holds it for review, and why it failed. Reviewer decisions are written here
+first (one row per job, so a second decision cannot be recorded) and then applied to
+the graph; a decision recorded but not yet applied when the process died is applied on
+the next start.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,8 @@ STATUSES = ("queued", "running", "awaiting_review", "approved", "rejected", "fai
 FINAL = ("approved", "rejected", "failed")
 
 
-def _now() -> str:
+def utcnow() -> str:
+    """UTC timestamp in ISO 8601, sortable as text."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
@@ -37,6 +41,36 @@ class JobRow:
     error: str | None
     created_at: str
     updated_at: str
+    submitted_by: str | None
+    claimed_by: str | None
+    claimed_until: str | None
+    awaiting_since: str | None
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """A reviewer's decision on a job, as recorded."""
+
+    job_id: str
+    decision: dict[str, Any]
+    applied: bool
+
+
+class Conflict(Exception):
+    """The action lost a race or came too late (HTTP 409); the message says why."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, question TEXT NOT NULL, files TEXT NOT NULL,
+    auto_approve INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, submitted_by TEXT,
+    claimed_by TEXT, claimed_until TEXT, awaiting_since TEXT);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
+CREATE TABLE IF NOT EXISTS decisions (
+    job_id TEXT PRIMARY KEY REFERENCES jobs(id), decision TEXT NOT NULL,
+    recorded_at TEXT NOT NULL, applied INTEGER NOT NULL DEFAULT 0);
+"""
 
 
 class JobStore:
@@ -46,56 +80,148 @@ class JobStore:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            """CREATE TABLE IF NOT EXISTS jobs (
-                id TEXT PRIMARY KEY, status TEXT NOT NULL, question TEXT NOT NULL,
-                files TEXT NOT NULL, auto_approve INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-                error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"""
-        )
-        self._conn.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at)")
+        self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
-    def create(self, question: str, files: list[dict[str, Any]], auto_approve: bool) -> JobRow:
-        """Record a new queued job (before anything runs, so it cannot be lost)."""
-        job_id = uuid.uuid4().hex[:12]
-        at = _now()
+    def _one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO jobs (id, status, question, files, auto_approve, created_at, updated_at) "
-                "VALUES (?, 'queued', ?, ?, ?, ?, ?)",
-                (job_id, question, json.dumps(files, ensure_ascii=False), int(auto_approve), at, at),
-            )
+            return self._conn.execute(query, args).fetchone()
+
+    def _all(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(query, args).fetchall()
+
+    def _write(self, query: str, args: tuple[Any, ...] = ()) -> int:
+        with self._lock:
+            return self._conn.execute(query, args).rowcount
+
+    # --- jobs -------------------------------------------------------------------------
+
+    def create(self, question: str, files: list[dict[str, Any]], auto_approve: bool,
+               submitted_by: str | None = None) -> JobRow:
+        """Record a new queued job (before anything runs, so it cannot be lost)."""
+        job_id = uuid.uuid4().hex[:16]
+        at = utcnow()
+        self._write(
+            "INSERT INTO jobs (id, status, question, files, auto_approve, created_at, updated_at, submitted_by) "
+            "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?)",
+            (job_id, question, json.dumps(files, ensure_ascii=False), int(auto_approve), at, at, submitted_by),
+        )
         return self.get(job_id)
 
     def get(self, job_id: str) -> JobRow:
         """The job, or KeyError."""
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         if row is None:
             raise KeyError(job_id)
-        return _row(row)
+        return _job(row)
 
     def set_status(self, job_id: str, status: str, *, error: str | None = None, count_attempt: bool = False) -> None:
         """Move a job to `status` (with a reason when it failed)."""
         assert status in STATUSES, status
-        with self._lock:
-            self._conn.execute(
-                "UPDATE jobs SET status = ?, error = ?, updated_at = ?, attempts = attempts + ? WHERE id = ?",
-                (status, error, _now(), int(count_attempt), job_id),
-            )
+        at = utcnow()
+        self._write(
+            "UPDATE jobs SET status = ?, error = ?, updated_at = ?, attempts = attempts + ?, "
+            "awaiting_since = CASE WHEN ? = 'awaiting_review' THEN COALESCE(awaiting_since, ?) ELSE awaiting_since END "
+            "WHERE id = ?",
+            (status, error, at, int(count_attempt), status, at, job_id),
+        )
 
-    def list(self, *, status: str | None = None, limit: int = 100) -> list[JobRow]:
-        """Jobs, oldest first, optionally of one status."""
-        query, args = "SELECT * FROM jobs", []
+    def list(self, *, status: str | None = None, since: str | None = None, limit: int = 100,
+             offset: int = 0) -> list[JobRow]:
+        """Jobs, oldest first, optionally of one status and created at or after `since`."""
+        query, args = "SELECT * FROM jobs WHERE 1=1", []
         if status:
-            query += " WHERE status = ?"
+            query += " AND status = ?"
             args.append(status)
-        query += " ORDER BY created_at LIMIT ?"
-        with self._lock:
-            rows = self._conn.execute(query, (*args, limit)).fetchall()
-        return [_row(r) for r in rows]
+        if since:
+            query += " AND created_at >= ?"
+            args.append(since)
+        query += " ORDER BY created_at, id LIMIT ? OFFSET ?"
+        return [_job(r) for r in self._all(query, (*args, limit, offset))]
+
+    def count(self, *, status: str | None = None, since: str | None = None) -> int:
+        """How many jobs `list` would return without paging."""
+        query, args = "SELECT COUNT(*) FROM jobs WHERE 1=1", []
+        if status:
+            query += " AND status = ?"
+            args.append(status)
+        if since:
+            query += " AND created_at >= ?"
+            args.append(since)
+        row = self._one(query, tuple(args))
+        return int(row[0]) if row else 0
+
+    def counts_by_status(self) -> dict[str, int]:
+        """Number of jobs in each state (every state present, 0 when none)."""
+        found = dict(self._all("SELECT status, COUNT(*) FROM jobs GROUP BY status"))
+        return {s: int(found.get(s, 0)) for s in STATUSES}
+
+    def claim_next(self) -> str | None:
+        """Atomically take the oldest queued job for a worker: queued → running."""
+        row = self._one(
+            "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = "
+            "(SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1) "
+            "AND status = 'queued' RETURNING id",
+            (utcnow(),),
+        )
+        return row[0] if row else None
+
+    def requeue_running(self) -> list[str]:
+        """Jobs a dead process left running go back to the queue (attempts are kept)."""
+        rows = self._all("UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'running' RETURNING id",
+                         (utcnow(),))
+        return [r[0] for r in rows]
+
+    # --- review claims and decisions ---------------------------------------------------
+
+    def claim_review(self, job_id: str, reviewer: str, minutes: int = 15) -> JobRow:
+        """Hold a job awaiting review for `reviewer`; Conflict if another holds it."""
+        now = datetime.now(UTC)
+        until = (now + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+        changed = self._write(
+            "UPDATE jobs SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'awaiting_review' "
+            "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)",
+            (reviewer, until, job_id, reviewer, now.isoformat(timespec="milliseconds")),
+        )
+        job = self.get(job_id)
+        if not changed:
+            if job.status != "awaiting_review":
+                raise Conflict(f"job {job_id} is {job.status}, not awaiting review")
+            raise Conflict(f"job {job_id} is claimed by {job.claimed_by} until {job.claimed_until}")
+        return job
+
+    def record_decision(self, job_id: str, decision: dict[str, Any]) -> None:
+        """Write the decision once; a second one (even at the same instant) is a Conflict."""
+        job = self.get(job_id)
+        now = utcnow()
+        if job.status != "awaiting_review":
+            raise Conflict(f"job {job_id} is {job.status}, not awaiting review")
+        reviewer = decision.get("reviewer")
+        if job.claimed_by and job.claimed_by != reviewer and (job.claimed_until or "") > now:
+            raise Conflict(f"job {job_id} is claimed by {job.claimed_by} until {job.claimed_until}")
+        try:
+            self._write("INSERT INTO decisions (job_id, decision, recorded_at) VALUES (?, ?, ?)",
+                        (job_id, json.dumps(decision, ensure_ascii=False), now))
+        except sqlite3.IntegrityError:
+            raise Conflict(f"job {job_id} has already been decided") from None
+
+    def mark_applied(self, job_id: str) -> None:
+        """The recorded decision has been applied to the graph."""
+        self._write("UPDATE decisions SET applied = 1 WHERE job_id = ?", (job_id,))
+
+    def decision(self, job_id: str) -> DecisionRow | None:
+        """The recorded decision on a job, if any."""
+        row = self._one("SELECT job_id, decision, applied FROM decisions WHERE job_id = ?", (job_id,))
+        return DecisionRow(row[0], json.loads(row[1]), bool(row[2])) if row else None
+
+    def unapplied_decisions(self) -> list[DecisionRow]:
+        """Decisions recorded but not applied (the process died in between)."""
+        rows = self._all("SELECT job_id, decision, applied FROM decisions WHERE applied = 0 ORDER BY recorded_at")
+        return [DecisionRow(r[0], json.loads(r[1]), bool(r[2])) for r in rows]
 
 
-def _row(r: tuple[Any, ...]) -> JobRow:
+def _job(r: tuple[Any, ...]) -> JobRow:
     return JobRow(id=r[0], status=r[1], question=r[2], files=json.loads(r[3]), auto_approve=bool(r[4]),
-                  attempts=r[5], error=r[6], created_at=r[7], updated_at=r[8])
+                  attempts=r[5], error=r[6], created_at=r[7], updated_at=r[8], submitted_by=r[9],
+                  claimed_by=r[10], claimed_until=r[11], awaiting_since=r[12])

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from app.api.routes import health, tools
+from app.api.routes import artifacts, health, jobs, keys, reviews, tools
+from app.service import Service
+from app.settings import get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    service = Service.build(get_settings())
+    app.state.service = service
+    service.start()
+    yield
+    service.stop()
+
 
 app = FastAPI(
     title="jimoku",
     version="0.1.0",
-    description="Eyes and ears for a local, text-only LLM: OCR, detection and speech tools.",
+    description=(
+        "Eyes and ears for a local, text-only LLM. Submit a question with photos, scanned drawings "
+        "or voice memos; a planner chooses OCR, detection and speech tools; a reviewer approves, "
+        "edits or rejects each answer. Every endpoint but /healthz and /readyz needs "
+        "`Authorization: Bearer <key>`."
+    ),
+    lifespan=lifespan,
 )
-app.include_router(health.router)
-app.include_router(tools.router)
+for module in (health, jobs, reviews, tools, artifacts, keys):
+    app.include_router(module.router)

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     max_question_chars: int = 4000
     max_attempts: int = 3
     """A job whose worker died this many times while running it is failed, not retried."""
+    workers: int = 2
+    """Jobs run at once in the service (tools keep their own limits inside)."""
+    review_claim_minutes: int = 15
+    warm_up: bool = True
+    """Load the planner and tools at start, so /readyz means ready to answer fast."""
     host: str = "127.0.0.1"
     port: int = 8088
 

@@ -33,3 +33,10 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
         path.unlink(missing_ok=True)
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"file {upload.filename!r} is empty")
     return path
+
+
+def safe_name(filename: str | None) -> str:
+    """A display name from the client's file name: no path, no control characters, bounded."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable())
+    return name[:200] or "upload"

@@ -177,6 +177,11 @@ def detect(
     )
 
 
+def warm_up(ctx: ToolContext) -> None:
+    """Load the model now (with its warm-up predict), so the first photo does not wait."""
+    _model(ctx)
+
+
 def _resolve_classes(requested: list[str] | None, loaded: _Loaded) -> list[str]:
     """The model's classes to search for, in model order; unknown names are the caller's error."""
     if not requested:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.engine import Engine, JobRejected, JobStateError
+from app.engine import Engine, JobRejected
+from app.jobs import Conflict
 from app.settings import Settings
 from graphs.llm import ScriptedChatModel
 from tests.fixtures.images import render_nameplate
@@ -58,7 +59,7 @@ def test_job_runs_to_review_and_once_only(make_engine: Callable[..., Engine], pl
     assert engine.run(job.id).status == "awaiting_review"  # running again changes nothing
     job = engine.review(job.id, {"decision": "approve", "reviewer": "ana"})
     assert job.status == "approved"
-    with pytest.raises(JobStateError, match="is approved, not awaiting review"):
+    with pytest.raises(Conflict, match="is approved, not awaiting review"):
         engine.review(job.id, {"decision": "approve"})
 
 

@@ -1,10 +1,13 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Any
 
-from app.api.deps import SettingsDep
+from fastapi import APIRouter, Response, status
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.deps import ServiceDep, Submitter
 from tools import models
 
 router = APIRouter(tags=["health"])
@@ -12,19 +15,25 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
-    """The process is up."""
+    """The process is up (no key needed)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz")
-def readyz(settings: SettingsDep, response: Response) -> dict[str, object]:
-    """Every required embedded model is present and verified."""
+def readyz(service: ServiceDep, response: Response) -> dict[str, Any]:
+    """Models verified and loaded, workers running (no key needed); 503 until then."""
     states = {
-        key: models.status(key, settings.model_dir).state
+        key: models.status(key, service.settings.model_dir).state
         for key, m in models.CATALOGUE.items()
         if not m.optional
     }
-    ready = all(s == "ok" for s in states.values())
+    ready = service.ready.is_set() and all(s == "ok" for s in states.values())
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "ready" if ready else "not ready", "models": states}
+    return {"status": "ready" if ready else "starting", "models": states, "warm_up": service.warm_up_report}
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(service: ServiceDep, _: Submitter) -> Response:
+    """Prometheus metrics: jobs by state, queue lengths, tool latency, review turnaround."""
+    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

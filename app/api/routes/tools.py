@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import RegistryDep, SettingsDep, ToolContextDep
+from app.api.deps import RegistryDep, SettingsDep, Submitter, ToolContextDep
 from app.uploads import save_upload
 from tools.errors import ToolInputError, UnknownToolError
 from tools.files import sniff_kind
@@ -18,17 +18,19 @@ router = APIRouter(prefix="/v1/tools", tags=["tools"])
 
 
 @router.get("")
-def list_tools(registry: RegistryDep, ctx: ToolContextDep) -> dict[str, Any]:
+def list_tools(registry: RegistryDep, ctx: ToolContextDep, _: Submitter) -> dict[str, Any]:
     """List the registered tools with their accepted file kinds and argument schemas."""
     return {"data": [s.card(ctx) for s in registry], "load_errors": registry.load_errors}
 
 
-@router.post("/{name}")
+@router.post("/{name}", responses={404: {"description": "No such tool"}, 415: {"description": "Wrong kind of file"},
+                                   422: {"description": "The tool cannot read this file; the reason says why"}})
 async def call_tool(
     name: str,
     registry: RegistryDep,
     ctx: ToolContextDep,
     settings: SettingsDep,
+    _: Submitter,
     file: Annotated[UploadFile, File(description="The image, PDF or audio file.")],
     args: Annotated[str, Form(description='Tool arguments as a JSON object, e.g. {"lang": "jpn"}.')] = "{}",
 ) -> ToolRun:
@@ -40,7 +42,7 @@ async def call_tool(
     try:
         parsed = json.loads(args)
     except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "args must be a JSON object") from None
+        parsed = None
     if not isinstance(parsed, dict):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "args must be a JSON object")
     path = await save_upload(file, settings.data_dir / "tmp", settings.max_upload_bytes)
@@ -52,7 +54,7 @@ async def call_tool(
         if kind not in spec.accepts:
             raise HTTPException(
                 status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                f"tool {name!r} reads {', '.join(sorted(spec.accepts))}; this file is {kind.value}",
+                f"tool {name!r} reads {', '.join(sorted(spec.accepts))} files; this file is {kind.value}",
             )
         run = await run_in_threadpool(run_tool, spec, path, parsed, ctx)
     finally:

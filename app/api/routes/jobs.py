@@ -1,0 +1,119 @@
+"""Jobs: submit a question with files, follow it, read the result."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from app.api.deps import EngineDep, ServiceDep, SettingsDep, Submitter
+from app.api.models import JobCreated, JobPublic, JobsPublic, JobStatus, JobSummary
+from app.engine import JobRejected
+from app.events import TERMINAL
+from app.jobs import FINAL
+from app.uploads import save_upload, safe_name
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED,
+             responses={400: {"description": "Bad question or files; the reason says which"},
+                        413: {"description": "A file is over the size limit"}})
+async def submit_job(
+    service: ServiceDep,
+    settings: SettingsDep,
+    principal: Submitter,
+    question: Annotated[str, Form(description="What you want to know about the files.",
+                                  examples=["What is the serial number on this plate?"])],
+    files: Annotated[list[UploadFile], File(description="Photos, scanned drawings (PDF), voice memos.")],
+    auto_approve: Annotated[bool, Form(description="Skip review when nothing is flagged.")] = False,
+) -> JobCreated:
+    """Queue a question about one or more files; answers 202 with the job id."""
+    if len(files) > settings.max_files:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{len(files)} files attached; the limit is {settings.max_files}")
+    saved: list[tuple[Path, str]] = []
+    try:
+        for upload in files:
+            path = await save_upload(upload, settings.data_dir / "tmp", settings.max_upload_bytes)
+            saved.append((path, safe_name(upload.filename)))
+        try:
+            job = await run_in_threadpool(service.engine.submit, question, saved,
+                                          auto_approve=auto_approve, submitted_by=principal.name)
+        except JobRejected as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    finally:
+        for path, _ in saved:
+            path.unlink(missing_ok=True)
+    service.workers.wake()
+    return JobCreated(id=job.id, status="queued")
+
+
+@router.get("")
+def list_jobs(
+    engine: EngineDep,
+    _: Submitter,
+    status_: Annotated[JobStatus | None, Query(alias="status", description="Only jobs in this state.")] = None,
+    since: Annotated[datetime | None, Query(description="Only jobs created at or after this time (ISO 8601).")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobsPublic:
+    """List jobs, oldest first, with filters and pagination."""
+    since_text = since.isoformat(timespec="milliseconds") if since else None
+    rows = engine.jobs.list(status=status_, since=since_text, limit=limit, offset=offset)
+    return JobsPublic(
+        data=[JobSummary(id=j.id, status=j.status, question=j.question, created_at=j.created_at,
+                         updated_at=j.updated_at, error=j.error) for j in rows],
+        count=engine.jobs.count(status=status_, since=since_text),
+    )
+
+
+@router.get("/{job_id}", responses={404: {"description": "No such job"}})
+async def get_job(job_id: str, engine: EngineDep, _: Submitter) -> JobPublic:
+    """Status, files, plan, steps, draft, flags, confidence, final answer and review of a job."""
+    try:
+        return JobPublic.model_validate(await run_in_threadpool(engine.document, job_id))
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+
+
+@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {"description": "No such job"}})
+async def job_events(job_id: str, service: ServiceDep, _: Submitter) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: queued, running, planned, step_started, step_finished, drafted,
+    awaiting_review, finalized, failed. The stream ends after finalized or failed."""
+    try:
+        job = service.engine.jobs.get(job_id)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+    past, queue = service.events.subscribe(job_id)
+    try:
+        seen = 0
+        for item in past:
+            seen = item["seq"]
+            yield ServerSentEvent(event=item["event"], data=item["data"], id=str(item["seq"]))
+            if item["event"] in TERMINAL:
+                return
+        # Events from before a restart are gone: say where the job stands now.
+        job = service.engine.jobs.get(job_id)
+        if not past or job.status in FINAL:
+            yield ServerSentEvent(event="status", data={"status": job.status, "error": job.error})
+            if job.status in FINAL:
+                return
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=15)
+            except TimeoutError:
+                yield ServerSentEvent(comment="keep-alive")
+                continue
+            if item["seq"] <= seen:
+                continue
+            yield ServerSentEvent(event=item["event"], data=item["data"], id=str(item["seq"]))
+            if item["event"] in TERMINAL:
+                return
+    finally:
+        service.events.unsubscribe(job_id, queue)

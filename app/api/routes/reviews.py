@@ -1,0 +1,62 @@
+"""The review queue: claim a job, then approve, edit or reject its draft."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.concurrency import run_in_threadpool
+
+from app.api.deps import EngineDep, Reviewer, SettingsDep
+from app.api.models import ClaimOut, DecisionIn, JobPublic, ReviewQueue, ReviewQueueItem
+from app.engine import JobRejected
+from app.jobs import Conflict
+
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+
+
+@router.get("")
+async def review_queue(engine: EngineDep, _: Reviewer, limit: int = 100) -> ReviewQueue:
+    """Jobs awaiting review, oldest first, with their flags and confidence."""
+
+    def build() -> ReviewQueue:
+        rows = engine.jobs.list(status="awaiting_review", limit=limit)
+        items = []
+        for job in rows:
+            state = engine.state(job.id)
+            items.append(ReviewQueueItem(
+                id=job.id, question=job.question, created_at=job.created_at, awaiting_since=job.awaiting_since,
+                flags=state.get("flags", []), confidence=state.get("confidence"),
+                draft_answer=state.get("draft_answer"), claimed_by=job.claimed_by, claimed_until=job.claimed_until,
+            ))
+        return ReviewQueue(data=items, count=engine.jobs.count(status="awaiting_review"))
+
+    return await run_in_threadpool(build)
+
+
+@router.post("/{job_id}/claim", responses={404: {"description": "No such job"},
+                                           409: {"description": "Another reviewer holds it, or it is decided"}})
+def claim(job_id: str, engine: EngineDep, settings: SettingsDep, reviewer: Reviewer) -> ClaimOut:
+    """Hold a job so that no other reviewer works on it (expires after a while)."""
+    try:
+        job = engine.jobs.claim_review(job_id, reviewer.name, settings.review_claim_minutes)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return ClaimOut(id=job.id, claimed_by=job.claimed_by or reviewer.name, claimed_until=job.claimed_until or "")
+
+
+@router.post("/{job_id}", responses={404: {"description": "No such job"},
+                                     409: {"description": "Already decided, or claimed by another reviewer"},
+                                     422: {"description": "Invalid decision"}})
+async def decide(job_id: str, body: DecisionIn, engine: EngineDep, reviewer: Reviewer) -> JobPublic:
+    """Approve the draft, replace it (edit), or reject it; the job becomes final."""
+    decision = body.model_dump(exclude_none=True) | {"reviewer": reviewer.name}
+    try:
+        await run_in_threadpool(engine.review, job_id, decision)
+        return JobPublic.model_validate(await run_in_threadpool(engine.document, job_id))
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except JobRejected as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

@@ -1,0 +1,116 @@
+"""API keys: stored hashed, compared in constant time, each with one role.
+
+A key reads `jmk_<id>_<secret>`. The id finds the row; the sha256 of the whole key is
+compared with `hmac.compare_digest`. The secret has 256 bits of randomness, so a plain
+sha256 (no slow KDF) is enough: there is nothing to brute-force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+from app.jobs import utcnow
+
+
+class Role(IntEnum):
+    """Each role can do everything the ones below it can."""
+
+    submitter = 1
+    reviewer = 2
+    admin = 3
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling."""
+
+    key_id: str
+    name: str
+    role: Role
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyStore:
+    """API keys in SQLite."""
+
+    def __init__(self, path: Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
+            "hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"
+        )
+        self._lock = threading.Lock()
+
+    def create(self, role: Role, name: str) -> tuple[str, str]:
+        """A new key; returns (id, key). The key itself is never stored or shown again."""
+        key_id = secrets.token_hex(4)
+        key = f"jmk_{key_id}_{secrets.token_urlsafe(32)}"
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO api_keys (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                (key_id, name, role.name, _hash(key), utcnow()),
+            )
+        return key_id, key
+
+    def verify(self, key: str) -> Principal | None:
+        """The principal for a presented key, or None (unknown, malformed or revoked)."""
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "jmk":
+            return None
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, name, role, hash FROM api_keys WHERE id = ? AND revoked_at IS NULL", (parts[1],)
+            ).fetchone()
+        if row is None or not hmac.compare_digest(row[3], _hash(key)):
+            return None
+        return Principal(key_id=row[0], name=row[1], role=Role[row[2]])
+
+    def list(self) -> list[dict[str, str | None]]:
+        """Keys without secrets: id, name, role, created, revoked."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at"
+            ).fetchall()
+        return [dict(zip(("id", "name", "role", "created_at", "revoked_at"), r, strict=True)) for r in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key; False when there is no such active key."""
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (utcnow(), key_id)
+            )
+        return cur.rowcount > 0
+
+    def has_admin(self) -> bool:
+        """True when an active admin key exists."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1"
+            ).fetchone()
+        return row is not None
+
+
+def ensure_admin_key(store: KeyStore, key_file: Path) -> str | None:
+    """On first start, create an admin key and write it to `key_file` (mode 0600).
+
+    Returns the new key so the caller can print it once to the terminal; None when an
+    admin key already exists (nothing is printed or logged again).
+    """
+    if store.has_admin():
+        return None
+    _, key = store.create(Role.admin, "first admin")
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key + "\n")
+    return key

@@ -1,0 +1,59 @@
+"""Prometheus metrics: jobs by state, queue length, tool latency, review turnaround."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from app.events import Event
+from app.jobs import JobStore
+
+
+class _JobStates(Collector):
+    """Read at scrape time from the job table, so it is right after a restart too."""
+
+    def __init__(self, jobs: JobStore) -> None:
+        self.jobs = jobs
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        counts = self.jobs.counts_by_status()
+        by_state = GaugeMetricFamily("jimoku_jobs", "Jobs by state", labels=["state"])
+        for state, n in counts.items():
+            by_state.add_metric([state], n)
+        yield by_state
+        yield GaugeMetricFamily("jimoku_queue_length", "Jobs waiting for a worker", value=counts["queued"])
+        yield GaugeMetricFamily("jimoku_review_queue_length", "Jobs waiting for a reviewer",
+                                value=counts["awaiting_review"])
+
+
+class Metrics:
+    """One registry per service instance (tests start several)."""
+
+    def __init__(self, jobs: JobStore) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_JobStates(jobs))
+        self.tool_seconds = Histogram(
+            "jimoku_tool_seconds", "Tool call latency (cached calls excluded)", ["tool", "ok"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300), registry=self.registry,
+        )
+        self.review_seconds = Histogram(
+            "jimoku_review_turnaround_seconds", "From awaiting review to a decision", ["decision"],
+            buckets=(10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600), registry=self.registry,
+        )
+        self.jobs = jobs
+
+    def on_event(self, job_id: str, event: Event) -> None:
+        """EventBus listener: tool latencies and review turnaround."""
+        data = event["data"]
+        if event["event"] == "step_finished" and not data.get("cached"):
+            self.tool_seconds.labels(data["tool"], str(bool(data["ok"])).lower()).observe(data["duration_ms"] / 1000)
+        elif event["event"] == "finalized":
+            job = self.jobs.get(job_id)
+            review = data.get("review") or {}
+            if job.awaiting_since and review.get("decision") != "auto_approve":
+                waited = datetime.fromisoformat(review.get("at") or job.updated_at) - datetime.fromisoformat(job.awaiting_since)
+                self.review_seconds.labels(review.get("decision", "unknown")).observe(max(0.0, waited.total_seconds()))
