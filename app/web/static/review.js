@@ -61,6 +61,8 @@ function age(iso) {
   return `${Math.floor(s / 86400)} d`;
 }
 
+const duration = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+
 function clock(seconds) {
   const m = Math.floor(seconds / 60);
   return `${m}:${(seconds - m * 60).toFixed(1).padStart(4, "0")}`;
@@ -207,7 +209,6 @@ function renderQueue() {
       const flags = item.flags ?? [];
       const kinds = new Map();
       for (const f of flags) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
-      const heldByOther = item.claimed_by && item.claimed_by !== state.me?.name;
       return el(
         "li",
         { class: item.id === openId ? "current" : "" },
@@ -223,7 +224,9 @@ function renderQueue() {
             flags.length
               ? el("span", { class: "badge flag", title: flags.map((f) => f.message).join("\n") }, plural(flags.length, "flag"))
               : el("span", { class: "badge clear" }, "no flags"),
-            heldByOther ? el("span", { class: "badge held", title: "claimed by another reviewer" }, `held · ${item.claimed_by}`) : null,
+            heldByOther(item)
+              ? el("span", { class: "badge held", title: `claimed until ${item.claimed_until ?? "?"}` }, `held · ${item.claimed_by}`)
+              : null,
           ),
           kinds.size
             ? el("span", { class: "item-kinds" }, [...kinds].map(([k, n]) => el("span", { class: "kind" }, n > 1 ? `${k} ×${n}` : k)))
@@ -237,12 +240,18 @@ function renderQueue() {
   document.title = `${state.queue.length ? `(${state.queue.length}) ` : ""}jimoku · review`;
 }
 
+/** Another reviewer holds a live claim on this queue item. */
+function heldByOther(item) {
+  if (!item.claimed_by || item.claimed_by === state.me?.name) return false;
+  return !item.claimed_until || Date.parse(item.claimed_until) > Date.now();
+}
+
 /** Open the job after `afterId` in queue order that nobody else holds. */
 function openNext(afterId) {
   const q = state.queue.filter((j) => j.id !== afterId);
   const start = Math.max(0, state.queue.findIndex((j) => j.id === afterId));
   const ordered = [...q.slice(start), ...q.slice(0, start)];
-  const next = ordered.find((j) => !j.claimed_by || j.claimed_by === state.me?.name);
+  const next = ordered.find((j) => !heldByOther(j));
   if (next) return openJob(next.id);
   closeJob(q.length ? "Every job in the queue is held by another reviewer." : "Queue is empty. New jobs appear on their own.");
 }
@@ -292,7 +301,7 @@ async function openJob(jobId) {
   }
   state.current = job;
   renderJob(job, token);
-  if (claimError) {
+  if (claimError && job.status === "awaiting_review") {
     const why = claimError.status === 409 ? "Another reviewer is on this job" : "Could not claim this job";
     showNote(`${why}: ${claimError.message}`, claimError.status === 409 ? "warn" : "error");
   }
@@ -447,9 +456,12 @@ function drawDetections(media, step) {
   if (!media.stage) return media.card.append(caption);
   const { stage, figure, controls } = media.stage;
   const layer = el("div", { class: "layer det-layer" });
-  for (const d of dets) {
+  // Most confident last, so its label is the one on top where boxes overlap.
+  for (const d of [...dets].sort((x, y) => x.confidence - y.confidence)) {
     const fall = String(d.class_name).toLowerCase() === "fall";
-    layer.append(boxAt(d.box, r.width, r.height, `box det${fall ? " fall" : ""}`,
+    // Labels sit above the box, inside it at the image's top edge, right-aligned near its right edge.
+    const place = `${d.box[1] < 0.05 * r.height ? " label-in" : ""}${d.box[0] > 0.6 * r.width ? " label-right" : ""}`;
+    layer.append(boxAt(d.box, r.width, r.height, `box det${fall ? " fall" : ""}${place}`,
       { title: `${d.class_name} ${num(d.confidence)}`, data: { cls: d.class_name } },
       el("span", { class: "label" }, `${d.class_name} ${num(d.confidence)}`)));
   }
@@ -488,7 +500,7 @@ function showOcr(media, step) {
       addOcrToggle(image);
     }
     if (pages.length > 1 || page.source !== "ocr") {
-      section.append(el("h4", {}, `Page ${page.page}`, el("span", { class: "muted small" }, ` · ${page.source === "ocr" ? "read by OCR" : `source: ${page.source}`}`)));
+      section.append(el("h4", {}, `Page ${page.page}`, el("span", { class: "muted small" }, ` · ${page.source === "ocr" ? "read by OCR" : `source: ${String(page.source).replace("_", " ")}`}`)));
     }
     const list = el("ol", { class: "ocr-text" });
     page.lines.forEach((l, i) => {
@@ -587,7 +599,7 @@ function renderSteps(job) {
         args ? el("code", { class: "args" }, args) : null,
         plan?.origin === "coverage" ? el("span", { class: "pill", title: "added in code: the plan left this file unread" }, "coverage") : null,
         run?.cached ? el("span", { class: "pill" }, "cached") : null,
-        el("span", { class: "step-meta" }, run ? `${Math.round(run.duration_ms)} ms · conf ${num(run.confidence)}` : "not run")),
+        el("span", { class: "step-meta" }, run ? `${duration(run.duration_ms)} · conf ${num(run.confidence)}` : "not run")),
       run?.summary ? el("pre", { class: "summary" }, run.summary) : null,
       run && !run.ok ? el("p", { class: "step-error" }, `${run.error_kind ?? "error"}: ${run.error ?? "no detail"}`) : null,
       run?.result ? el("details", { class: "raw" }, el("summary", {}, "raw result"), el("pre", {}, JSON.stringify(run.result, null, 2))) : null);
@@ -638,8 +650,8 @@ async function decide(decision) {
     state.queue = state.queue.filter((q) => q.id !== job.id);
     openNext(job.id);
   } catch (e) {
-    const prefix = e.status === 409 ? "Already decided" : e.status === 422 ? "Not accepted" : "Failed";
-    $("decision-error").textContent = `${prefix}: ${e.message}`;
+    $("decision-error").textContent = `Not saved: ${e.message}`;
+    if (e.status === 409) refreshQueue();
   } finally {
     state.busy = false;
     updateButtons();
@@ -658,7 +670,11 @@ function onKey(ev) {
   const actions = {
     a: () => (isEdited() ? $("btn-edit") : $("btn-approve")).click(),
     n: () => openNext(state.current?.id ?? null),
-    e: () => $("answer").focus(),
+    e: () => {
+      const editor = $("answer");
+      editor.focus();
+      editor.setSelectionRange(editor.value.length, editor.value.length);
+    },
     r: () => decide("reject"),
   };
   const action = actions[ev.key];
