@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app.api.routes import artifacts, health, jobs, keys, reviews, tools
 from app.service import Service
 from app.settings import get_settings
+from app.web import routes as web
 
 
 @asynccontextmanager
@@ -32,5 +33,6 @@ app = FastAPI(
     ),
     lifespan=lifespan,
 )
-for module in (health, jobs, reviews, tools, artifacts, keys):
+for module in (health, jobs, reviews, tools, artifacts, keys, web):
     app.include_router(module.router)
+web.mount_static(app)

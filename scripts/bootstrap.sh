@@ -10,10 +10,13 @@ VENV="$ROOT/.venv"
 PYTHON="${JIMOKU_PYTHON:-python3.11}"
 log() { printf '\033[1mbootstrap:\033[0m %s\n' "$*" >&2; }
 
-# 1. System packages: OCR engine + languages, audio decoding, a Japanese font, the speech
-#    synthesisers and the browser the tests use to make and check fixtures.
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-jpn ffmpeg fonts-noto-cjk
-              fonts-dejavu-core flite espeak-ng chromium sqlite3)
+# 1. System packages: OCR engine + languages, audio decoding, a Japanese font; unless
+#    --runtime (the Docker image), also the speech synthesisers and the browser the tests
+#    use to make and check fixtures.
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-jpn ffmpeg fonts-noto-cjk sqlite3)
+if [ "${1:-}" != "--runtime" ]; then
+  APT_PACKAGES+=(fonts-dejavu-core flite espeak-ng chromium)
+fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
