@@ -130,26 +130,14 @@ class JobStore:
     def list(self, *, status: str | None = None, since: str | None = None, limit: int = 100,
              offset: int = 0) -> list[JobRow]:
         """Jobs, oldest first, optionally of one status and created at or after `since`."""
-        query, args = "SELECT * FROM jobs WHERE 1=1", []
-        if status:
-            query += " AND status = ?"
-            args.append(status)
-        if since:
-            query += " AND created_at >= ?"
-            args.append(since)
-        query += " ORDER BY created_at, id LIMIT ? OFFSET ?"
+        where, args = _filters(status, since)
+        query = f"SELECT * FROM jobs WHERE {where} ORDER BY created_at, id LIMIT ? OFFSET ?"
         return [_job(r) for r in self._all(query, (*args, limit, offset))]
 
     def count(self, *, status: str | None = None, since: str | None = None) -> int:
         """How many jobs `list` would return without paging."""
-        query, args = "SELECT COUNT(*) FROM jobs WHERE 1=1", []
-        if status:
-            query += " AND status = ?"
-            args.append(status)
-        if since:
-            query += " AND created_at >= ?"
-            args.append(since)
-        row = self._one(query, tuple(args))
+        where, args = _filters(status, since)
+        row = self._one(f"SELECT COUNT(*) FROM jobs WHERE {where}", args)
         return int(row[0]) if row else 0
 
     def counts_by_status(self) -> dict[str, int]:
@@ -219,6 +207,18 @@ class JobStore:
         """Decisions recorded but not applied (the process died in between)."""
         rows = self._all("SELECT job_id, decision, applied FROM decisions WHERE applied = 0 ORDER BY recorded_at")
         return [DecisionRow(r[0], json.loads(r[1]), bool(r[2])) for r in rows]
+
+
+def _filters(status: str | None, since: str | None) -> tuple[str, tuple[Any, ...]]:
+    """SQL condition and arguments for the list filters (values are always bound)."""
+    clauses, args = ["1=1"], []
+    if status:
+        clauses.append("status = ?")
+        args.append(status)
+    if since:
+        clauses.append("created_at >= ?")
+        args.append(since)
+    return " AND ".join(clauses), tuple(args)
 
 
 def _job(r: tuple[Any, ...]) -> JobRow:

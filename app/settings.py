@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -67,19 +66,10 @@ class Settings(BaseSettings):
     port: int = 8088
 
     def tool_context(self) -> ToolContext:
-        """The `ToolContext` every tool call in this process gets."""
-        extra: dict[str, Any] = json.loads(self.tool_extra or "{}")
-        return ToolContext(
-            model_dir=self.model_dir,
-            detector_model=self.detector_model,
-            detector_confidence=self.detector_confidence,
-            max_image_pixels=self.max_image_pixels,
-            min_image_side=self.min_image_side,
-            max_pdf_pages=self.max_pdf_pages,
-            max_audio_seconds=self.max_audio_seconds,
-            torch_threads=self.torch_threads,
-            extra=extra,
-        )
+        """The `ToolContext` every tool call in this process gets (same-named settings)."""
+        values = {f.name: getattr(self, f.name) for f in fields(ToolContext) if f.name in type(self).model_fields}
+        values["extra"] = json.loads(self.tool_extra or "{}")
+        return ToolContext(**values)
 
     def plugin_allowlist(self) -> set[str] | None:
         """Entry-point names allowed to load, or None for all."""
