@@ -15,7 +15,9 @@ from typing import Any
 from langgraph.types import Command
 
 from app.artifacts import ArtifactStore
-from app.jobs import FINAL, Conflict, JobRow, JobStore
+from app.jobs import FINAL, Conflict, JobRow, JobStore, utcnow
+from app.outcomes import OutcomeStore
+from app.policy_store import PolicyStore
 from app.settings import Settings
 from app.tooling import load_registry
 from graphs.cache import SqliteResultCache
@@ -44,6 +46,8 @@ class Engine:
         self.artifacts = ArtifactStore(settings.data_dir / "artifacts")
         self.graph = build_graph(sqlite_checkpointer(db))
         self.cache = SqliteResultCache(db)
+        self.policies = PolicyStore(db)
+        self.outcomes = OutcomeStore(db)
         self.registry = load_registry(settings)
         self.tool_ctx = settings.tool_context()
         self._llm = llm
@@ -66,7 +70,8 @@ class Engine:
 
     def context(self) -> GraphContext:
         """The runtime context every node gets."""
-        ctx = GraphContext(llm=self.llm, registry=self.registry, tool_ctx=self.tool_ctx, cache=self.cache)
+        ctx = GraphContext(llm=self.llm, registry=self.registry, tool_ctx=self.tool_ctx, cache=self.cache,
+                           policy=self.policies.current)
         if self._emit is not None:
             ctx.emit = self._emit
         return ctx
@@ -161,7 +166,7 @@ class Engine:
             "draft_answer": state.get("draft_answer"), "citations": state.get("citations", []),
             "final_answer": state.get("final_answer"), "flags": state.get("flags", []),
             "confidence": state.get("confidence"), "confidence_explained": state.get("confidence_explained"),
-            "review": state.get("review"), "timestamps": state.get("timestamps", {}),
+            "review": state.get("review"), "routing": state.get("routing"), "timestamps": state.get("timestamps", {}),
             "created_at": job.created_at, "updated_at": job.updated_at, "submitted_by": job.submitted_by,
             "claimed_by": job.claimed_by, "claimed_until": job.claimed_until,
         }
@@ -175,7 +180,21 @@ class Engine:
                                                    "confidence": values.get("confidence")})
         elif not snapshot.next:
             self.jobs.set_status(job_id, snapshot.values.get("status", "failed"))
+            self._record_outcome(job_id)
         return self.jobs.get(job_id)
+
+    def _record_outcome(self, job_id: str) -> None:
+        """Keep the finished job in the history; an audit the reviewer disagreed with pauses
+        automation for that kind of case."""
+        doc = self.document(job_id)
+        job = self.jobs.get(job_id)
+        self.outcomes.record(doc, awaiting_since=job.awaiting_since, finished_at=utcnow())
+        routing, review = doc.get("routing") or {}, doc.get("review") or {}
+        if routing.get("audit") and review.get("decision") in ("edit", "reject"):
+            kind = routing.get("case_kind", "none")
+            version = self.policies.pause(
+                kind, f"audit of job {job_id} was {review['decision']}ed by {review.get('reviewer')}")
+            log.warning("automation paused for %s (policy v%d) after audit of job %s", kind, version, job_id)
 
     def apply_pending_decisions(self) -> list[JobRow]:
         """Apply decisions a stopped process recorded but did not apply."""

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.routes import artifacts, health, jobs, keys, reviews, tools
+from app.api.routes import artifacts, health, jobs, keys, policy, reviews, tools
 from app.service import Service
 from app.settings import get_settings
 from app.web import routes as web
@@ -33,6 +33,6 @@ app = FastAPI(
     ),
     lifespan=lifespan,
 )
-for module in (health, jobs, reviews, tools, artifacts, keys, web):
+for module in (health, jobs, reviews, tools, artifacts, keys, policy, web):
     app.include_router(module.router)
 web.mount_static(app)

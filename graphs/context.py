@@ -8,6 +8,7 @@ from typing import Any
 
 from graphs.cache import MemoryResultCache, ResultCache
 from graphs.llm import ChatModel
+from graphs.policy import Policy
 from tools.context import ToolContext
 from tools.registry import Registry
 
@@ -17,6 +18,10 @@ EventSink = Callable[[str, str, dict[str, Any]], None]
 
 def _no_events(job_id: str, event: str, data: dict[str, Any]) -> None:
     return None
+
+
+def _default_policy() -> tuple[Policy, int]:
+    return Policy(), 0
 
 
 @dataclass
@@ -32,3 +37,5 @@ class GraphContext:
     """Steps run at once; each tool's own limit still applies (tools share 2 cores)."""
     low_confidence: float = 0.6
     """A tool result below this confidence is flagged."""
+    policy: Callable[[], tuple[Policy, int]] = _default_policy
+    """The current review policy and its version (read when a job is routed)."""

@@ -1,4 +1,4 @@
-"""plan → execute → draft → check → review → finalize, with a human checkpoint at review.
+"""plan → execute → draft → check → route → review → finalize; a person decides at review.
 
 Read top to bottom: the nodes (graphs/nodes.py), how they connect, and `build_graph`,
 which compiles the graph over a checkpointer so that a job waiting for review, or a
@@ -24,6 +24,7 @@ builder.add_node("plan", nodes.plan)
 builder.add_node("execute", nodes.execute)
 builder.add_node("draft", nodes.draft)
 builder.add_node("check", nodes.check)
+builder.add_node("route", nodes.route)
 builder.add_node("review", nodes.review)
 builder.add_node("finalize", nodes.finalize)
 
@@ -31,7 +32,8 @@ builder.add_edge(START, "plan")
 builder.add_edge("plan", "execute")
 builder.add_edge("execute", "draft")
 builder.add_edge("draft", "check")
-builder.add_edge("check", "review")
+builder.add_edge("check", "route")
+builder.add_edge("route", "review")
 builder.add_edge("review", "finalize")
 builder.add_edge("finalize", END)
 

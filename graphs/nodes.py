@@ -20,6 +20,7 @@ from graphs.consistency import conflicts, confidence, count_mismatch, tool_flags
 from graphs.context import GraphContext
 from graphs.grounding import compute_facts, unsupported_claims
 from graphs.planner import make_plan
+from graphs.policy import route as route_job
 from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER, NOT_SHOWN
 from graphs.state import Flag, JobState, PlanStep, Review, StepResult
 from tools.runner import run_tool
@@ -137,13 +138,26 @@ def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
             "timestamps": _stamp(state, "checked")}
 
 
+def route(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Apply the review policy once and keep its decision in the state.
+
+    Deciding here, not in `review`, keeps the decision fixed: `review` re-runs on resume,
+    and a policy changed meanwhile must not turn a waiting job into an automatic one.
+    """
+    policy, version = runtime.context.policy()
+    routing = route_job(policy, version, dict(state))
+    return {"routing": routing.model_dump()}
+
+
 def review(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
-    """Stop for a person, unless the job asked for auto-approval and nothing is flagged.
+    """Stop for a person unless the policy approved the draft by rule.
 
     Nothing is written before `interrupt()`: on resume this node runs again from the top.
     """
-    if state.get("auto_approve") and not state["flags"]:
-        return {"review": Review(decision="auto_approve", reviewer="policy:auto_approve", at=now())}
+    routing = state["routing"]
+    if routing["route"] == "auto":
+        return {"review": Review(decision="auto_approve", reviewer=f"policy v{routing['policy_version']}",
+                                 comment="; ".join(routing["reasons"]), at=now())}
     decision = interrupt({
         "job_id": state["job_id"],
         "question": state["question"],
@@ -155,6 +169,7 @@ def review(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         "citations": state.get("citations", []),
         "flags": state["flags"],
         "confidence": state["confidence"],
+        "routing": routing,
     })
     return {"review": validate_decision(decision)}
 

@@ -101,6 +101,8 @@ class JobState(JobInput, total=False):
     flags: list[Flag]
     confidence: float
     confidence_explained: str
+    routing: dict[str, Any]
+    """The review policy's decision (graphs.policy.Routing): human or auto, audit, reasons."""
     review: Review
     final_answer: str | None
     status: Literal["running", "awaiting_review", "approved", "rejected", "failed"]

@@ -65,6 +65,7 @@ class JobPublic(BaseModel):
     confidence_explained: str | None = None
     final_answer: str | None = None
     review: ReviewPublic | None = None
+    routing: dict[str, Any] | None = None
     timestamps: dict[str, str] = {}
     created_at: str
     updated_at: str

@@ -89,3 +89,38 @@ def test_a_job_that_keeps_killing_its_worker_is_failed(make_engine: Callable[...
     (recovered,) = engine.recover()
     assert recovered.status == "failed"
     assert "stopped 3 times while running this job" in recovered.error
+
+
+def test_audit_disagreement_pauses_automation_and_history_is_kept(make_engine: Callable[..., Engine], plate: Path) -> None:
+    from graphs.policy import Policy
+
+    engine = make_engine([PLAN, DRAFT, PLAN, DRAFT, PLAN, DRAFT])
+    engine.policies.put(Policy(auto_approve_min_confidence=0.0, audit_rate=1.0), changed_by="test")
+    audited = engine.run(engine.submit("Serial?", [(plate, "plate.png")]).id)
+    routing = engine.state(audited.id)["routing"]
+    assert audited.status == "awaiting_review" and routing["audit"] is True and routing["case_kind"] == "ocr"
+    engine.review(audited.id, {"decision": "edit", "answer": "Serial AX-4471-B (plate is worn).", "reviewer": "ana"})
+
+    policy, version = engine.policies.current()
+    assert version == 2 and "ocr" in policy.paused_case_kinds
+    assert f"audit of job {audited.id} was edited by ana" == policy.paused_case_kinds["ocr"]
+
+    # With the audit sample off, the next OCR job still goes to a person: automation is paused.
+    engine.policies.put(policy.model_copy(update={"audit_rate": 0.0}), changed_by="test")
+    paused = engine.run(engine.submit("Serial?", [(plate, "plate.png")]).id)
+    assert paused.status == "awaiting_review"
+    assert engine.state(paused.id)["routing"]["reasons"] == [f"automation paused for ocr: {policy.paused_case_kinds['ocr']}"]
+
+    # Lifting the pause lets the rule approve it.
+    engine.policies.put(Policy(auto_approve_min_confidence=0.0, audit_rate=0.0), changed_by="admin")
+    auto = engine.run(engine.submit("Serial?", [(plate, "plate.png")]).id)
+    assert auto.status == "approved" and engine.state(auto.id)["review"]["decision"] == "auto_approve"
+
+    stats = engine.outcomes.stats()
+    assert stats["audits"] == {"count": 1, "agreed": 0, "precision": 0.0}
+    assert stats["automation"][0]["jobs"] == 2 and stats["automation"][0]["auto_approved"] == 1
+    exported = engine.outcomes.export()
+    assert [r["review"]["decision"] for r in exported] == ["edit", "auto_approve"]
+    assert exported[0]["final_answer"] == "Serial AX-4471-B (plate is worn)."
+    assert exported[0]["steps"][0]["result"]["text"].startswith("SERIAL NO. AX-4471-B")
+    assert engine.outcomes.reviewed_history() == [(exported[0]["confidence"], False)]

@@ -173,7 +173,9 @@ def test_review_a_job_with_boxes_edit_the_draft_and_approve(server: Server, jobs
     page.click("#btn-edit")
     expect(page.locator("#toast")).to_contain_text(f"Edited and approved job {job_id}")
     expect(page.locator(f'#queue-list [data-job-id="{job_id}"]')).to_have_count(0)
-    expect(page.locator("#job-meta")).not_to_contain_text(job_id)
+    page.wait_for_function(  # moved on: to the next job, or to "queue is empty"
+        "id => document.getElementById('job-view').hidden || !document.getElementById('job-meta').textContent.includes(id)",
+        arg=job_id)
 
     final = server.client("reviewer").get(f"/v1/jobs/{job_id}").json()
     assert final["status"] == "approved"

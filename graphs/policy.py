@@ -1,0 +1,150 @@
+"""The review policy: which drafts a person must see, and which may be approved by rule.
+
+Like Amazon A2I's activation conditions, a policy is a set of rules, each able to send a
+job to a human: any flag (always: this one cannot be switched off), confidence below
+the threshold, a tool or question kind chosen for review, a paused case kind, or the
+random audit sample. Automation is earned: the threshold is off (`None`) until an admin
+sets one, typically from `propose_threshold` over the review history.
+
+An *audit* here is a job the rules would have auto-approved, sent to a person instead
+(at `audit_rate`, chosen by a hash of the job id so a re-run decides the same). When the
+person edits or rejects it, automation pauses for that case kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Policy(BaseModel):
+    """One version of the review policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_approve_min_confidence: float | None = Field(
+        None, ge=0, le=1, description="Drafts at or above this confidence, with no flag, are approved by rule. None: never.")
+    honour_job_auto_approve: bool = Field(
+        True, description="A job submitted with auto_approve=true and no flag is approved by rule.")
+    always_review_tools: list[str] = Field(default_factory=list, description="Jobs using any of these tools always go to a person.")
+    always_review_questions: list[str] = Field(
+        default_factory=list, description="Regular expressions; a matching question always goes to a person.")
+    audit_rate: float = Field(0.05, ge=0, le=1, description="Share of would-be-automatic jobs sent to a person anyway.")
+    paused_case_kinds: dict[str, str] = Field(
+        default_factory=dict, description="Case kind → why automation is paused for it (set by audit disagreements).")
+
+
+class Routing(BaseModel):
+    """The policy's decision for one job, stored in the job's state."""
+
+    route: str = Field(description="'human' or 'auto'")
+    audit: bool = False
+    reasons: list[str]
+    case_kind: str
+    policy_version: int
+
+
+def case_kind(steps: Sequence[dict[str, Any]]) -> str:
+    """What kind of case a job is, by the tools that produced its evidence: "asr+ocr"."""
+    return "+".join(sorted({s["tool"] for s in steps})) or "none"
+
+
+def _in_sample(job_id: str, rate: float) -> bool:
+    digest = hashlib.sha256(job_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def route(policy: Policy, version: int, state: dict[str, Any]) -> Routing:
+    """Decide for one job (deterministic for the same job and policy)."""
+    kind = case_kind(state.get("steps", []))
+    human: list[str] = []
+    if state.get("flags"):
+        human.append(f"{len(state['flags'])} flag(s): " + ", ".join(sorted({f['kind'] for f in state['flags']})))
+    used = {s["tool"] for s in state.get("steps", [])}
+    if hit := sorted(used & set(policy.always_review_tools)):
+        human.append(f"tools always reviewed: {', '.join(hit)}")
+    for pattern in policy.always_review_questions:
+        if re.search(pattern, state.get("question", ""), re.I):
+            human.append(f"question matches {pattern!r}")
+    if kind in policy.paused_case_kinds:
+        human.append(f"automation paused for {kind}: {policy.paused_case_kinds[kind]}")
+    confidence = state.get("confidence") or 0.0
+    threshold = policy.auto_approve_min_confidence
+    allowed: list[str] = []
+    if policy.honour_job_auto_approve and state.get("auto_approve"):
+        allowed.append("the job asked for auto-approval")
+    if threshold is not None and confidence >= threshold:
+        allowed.append(f"confidence {confidence:.2f} ≥ {threshold:.2f}")
+    if not allowed:
+        human.append("no rule allows automatic approval" if threshold is None
+                     else f"confidence {confidence:.2f} < {threshold:.2f}")
+    if human:
+        return Routing(route="human", reasons=human, case_kind=kind, policy_version=version)
+    if _in_sample(state.get("job_id", ""), policy.audit_rate):
+        return Routing(route="human", audit=True, case_kind=kind, policy_version=version,
+                       reasons=[*allowed, f"drawn for audit ({policy.audit_rate:.0%} sample)"])
+    return Routing(route="auto", reasons=allowed, case_kind=kind, policy_version=version)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A suggested threshold with the evidence behind it, or why there is none."""
+
+    threshold: float | None
+    precision: float | None
+    lower_bound: float | None
+    support: int
+    automation_rate: float | None
+    reason: str
+    table: list[dict[str, float | int]]
+
+
+def wilson_lower(successes: int, n: int, z: float = 1.96) -> float:
+    """Lower end of the Wilson score interval (95% by default) for a proportion."""
+    if n == 0:
+        return 0.0
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / (1 + z * z / n)
+
+
+def propose_threshold(history: Sequence[tuple[float, bool]], *, min_precision: float, min_support: int = 30,
+                      z: float = 1.96) -> Proposal:
+    """The lowest confidence threshold whose drafts reviewers approved unchanged often enough.
+
+    `history` holds (confidence, approved unchanged) for drafts people reviewed. For each
+    candidate threshold t (each distinct confidence), the drafts with confidence ≥ t give
+    a precision; the proposal is the lowest t whose Wilson lower bound is ≥ min_precision
+    with at least `min_support` drafts above it. No such t: no proposal, and the reason.
+    """
+    if len(history) < min_support:
+        return Proposal(None, None, None, len(history), None,
+                        f"too little history: {len(history)} reviewed drafts, need at least {min_support}", [])
+    ordered = sorted(history, key=lambda h: h[0], reverse=True)
+    table: list[dict[str, float | int]] = []
+    best: dict[str, float | int] | None = None
+    good = 0
+    for i, (conf, ok) in enumerate(ordered, start=1):
+        good += ok
+        if i < len(ordered) and ordered[i][0] == conf:
+            continue  # take all drafts tied at this confidence together
+        row = {"threshold": conf, "support": i, "precision": good / i, "lower_bound": wilson_lower(good, i, z),
+               "automation_rate": i / len(ordered)}
+        table.append(row)
+        if i >= min_support and row["lower_bound"] >= min_precision:
+            best = row
+    if best is None:
+        return Proposal(None, None, None, len(history), None,
+                        f"no threshold keeps precision ≥ {min_precision} with 95% confidence "
+                        f"(need more or better-reviewed history)", table)
+    return Proposal(float(best["threshold"]), float(best["precision"]), float(best["lower_bound"]),
+                    int(best["support"]), float(best["automation_rate"]),
+                    f"{best['support']} reviewed drafts at or above {best['threshold']:.3f}: precision "
+                    f"{best['precision']:.3f}, 95% lower bound {best['lower_bound']:.3f}", table)
