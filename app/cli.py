@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app import cli_jobs, cli_policy
+from app import cli_eval, cli_jobs, cli_policy
 from app.settings import Settings, get_settings
 from app.tooling import load_registry
 from tools import models
@@ -28,6 +28,7 @@ app.command()(cli_jobs.jobs)
 app.command()(cli_jobs.resume)
 app.add_typer(cli_policy.policy_app, name="policy")
 app.command()(cli_policy.export)
+app.command("eval")(cli_eval.evaluate)
 
 
 def _settings() -> Settings:

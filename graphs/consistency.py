@@ -9,25 +9,52 @@ from graphs.evidence import count_in_question, labelled_values, norm_code, peopl
 from graphs.state import Flag, StepResult
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, start=1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def heard_alike(a: str, b: str) -> bool:
+    """Close enough that a speech recogniser may have misheard one as the other.
+
+    Spoken letters are easily confused ("B"/"G", "C"/"E") and repeated digits dropped,
+    so a heard code within a third of its length in edits of the read one is treated as
+    probably the same value (flagged `uncertain_match`, not `conflict`).
+    """
+    return edit_distance(a, b) <= max(1, min(len(a), len(b)) // 3)
+
+
 def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
     """Values that should agree across evidence but do not.
 
     A labelled value (serial number, model, part number) given by two sources must be
     the same code once case, spacing and dashes are ignored; one containing the other
-    ("AX-4471" heard, "AX-4471-B" read) counts as agreement. Ratings (volts, hertz)
-    stated by two sources must share a value.
+    ("AX-4471" heard, "AX-4471-B" read) counts as agreement. When one side was heard
+    (speech), a near miss is `uncertain_match`; anything further apart is a `conflict`.
+    Ratings (volts, hertz) stated by two sources must share a value.
     """
     flags: list[Flag] = []
     srcs = sources(steps)
-    found: dict[str, list[tuple[str, str]]] = {}
+    found: dict[str, list[tuple[str, str, str]]] = {}
     for src in srcs:
         for label, value in labelled_values(src.text).items():
-            found.setdefault(label, []).append((src.step, value))
+            found.setdefault(label, []).append((src.step, src.tool, value))
     for label, values in found.items():
-        for i, (step_a, a) in enumerate(values):
-            for step_b, b in values[i + 1:]:
+        for i, (step_a, tool_a, a) in enumerate(values):
+            for step_b, tool_b, b in values[i + 1:]:
                 na, nb = norm_code(a), norm_code(b)
-                if na and nb and na not in nb and nb not in na:
+                if not na or not nb or na in nb or nb in na:
+                    continue
+                if "asr" in (tool_a, tool_b) and heard_alike(na, nb):
+                    flags.append(Flag(kind="uncertain_match", steps=[step_a, step_b], message=(
+                        f"{label} {a!r} in {step_a} and {b!r} in {step_b} are close but not equal; "
+                        "speech recognition often mishears letters: check the recording")))
+                else:
                     flags.append(Flag(kind="conflict", steps=[step_a, step_b],
                                       message=f"{label} differs: {a!r} in {step_a} vs {b!r} in {step_b}"))
     by_rating: dict[str, list[tuple[str, set[str]]]] = {}
@@ -79,6 +106,7 @@ FLAG_FACTORS = {
     "no_evidence": 0.2,
     "tool_error": 0.7,
     "low_confidence": 0.85,
+    "uncertain_match": 0.8,
 }
 DEFAULT_TOOL_CONFIDENCE = 0.8
 """Used for a tool that reports no confidence of its own (e.g. a plugin)."""

@@ -85,7 +85,11 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Write the answer from the step results and code-computed facts only, citing steps."""
     ctx = runtime.context
     steps = state["steps"]
-    facts = compute_facts(steps, state["files"])
+    # Disagreements found in code are facts too, so the draft does not paper over them.
+    disagreements = conflicts(steps) + count_mismatch(state["question"], steps)
+    facts = compute_facts(steps, state["files"]) + [
+        f"{'the evidence disagrees' if f['kind'] != 'uncertain_match' else 'probably the same value'}: "
+        f"{f['message']} (steps {', '.join(f['steps'])})" for f in disagreements]
     if not any(s["ok"] for s in steps):
         answer = f"{NOT_SHOWN} anything: no tool produced a result for these files."
         ctx.emit(state["job_id"], "drafted", {"draft_answer": answer})

@@ -61,7 +61,7 @@ class Flag(TypedDict):
     """Something a reviewer must look at."""
 
     kind: Literal[
-        "conflict", "count_mismatch", "low_confidence", "tool_error",
+        "conflict", "uncertain_match", "count_mismatch", "low_confidence", "tool_error",
         "unanswerable", "unsupported_claim", "no_evidence",
     ]
     message: str

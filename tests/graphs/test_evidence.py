@@ -102,3 +102,15 @@ def test_grounding_catches_invented_values() -> None:
     assert any("'AX-9999'" in p for p in problems)
     assert any("'blue'" in p for p in problems)
     assert any("someone fell" in p for p in problems)
+
+
+def test_misheard_letters_are_an_uncertain_match_not_a_conflict() -> None:
+    plate = step("s1", "ocr", text="SERIAL NO. BR-2290-C")
+    for heard, kind in [("The serial number is GR290C.", "uncertain_match"),
+                        ("The serial number is BR2290C.", None),
+                        ("The serial number is TW6650H.", "conflict")]:
+        flags = conflicts([plate, step("s2", "asr", text=heard)])
+        assert [f["kind"] for f in flags] == ([kind] if kind else []), heard
+    # Two printed sources get no such leniency: one letter off is a conflict.
+    (flag,) = conflicts([plate, step("s2", "ocr", text="SERIAL NO. BR-2290-G")])
+    assert flag["kind"] == "conflict"

@@ -167,8 +167,13 @@ def test_review_a_job_with_boxes_edit_the_draft_and_approve(server: Server, jobs
     editor.fill(edited)
     expect(page.locator("#btn-approve")).to_be_disabled()
     expect(page.locator("#btn-edit")).to_be_enabled()
+    # The whole job in one picture: the window grown to the job's height for the shot.
     SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.evaluate("document.getElementById('job').scrollTop = 0")
+    height = page.evaluate("document.getElementById('job').scrollHeight + 44")
+    page.set_viewport_size({"width": 1366, "height": max(768, height)})
     page.screenshot(path=str(SCREENSHOT))
+    page.set_viewport_size({"width": 1366, "height": 768})
 
     page.click("#btn-edit")
     expect(page.locator("#toast")).to_contain_text(f"Edited and approved job {job_id}")

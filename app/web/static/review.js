@@ -23,6 +23,7 @@ const state = {
   token: 0, // bumped whenever a job opens, so late responses for an old job are dropped
   blobUrls: [],
   stepEls: new Map(), // step id -> <details>, for citation and flag links
+  queueSignature: "",
   refreshTimer: null,
   toastTimer: null,
 };
@@ -204,6 +205,10 @@ async function refreshQueue() {
 function renderQueue() {
   const list = $("queue-list");
   const openId = state.current?.id;
+  // Rebuild only when something visible changed, so keyboard focus in the list survives refreshes.
+  const signature = JSON.stringify([state.me?.name, openId, state.queue, state.queue.map((q) => age(q.created_at))]);
+  if (signature === state.queueSignature) return;
+  state.queueSignature = signature;
   list.replaceChildren(
     ...state.queue.map((item) => {
       const flags = item.flags ?? [];

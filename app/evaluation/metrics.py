@@ -1,0 +1,129 @@
+"""Scores of one run: pure functions over gold cases and job documents."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from app.evaluation.cases import GoldCase
+from graphs.evidence import norm_code
+
+CONFLICT_FLAGS = {"conflict", "count_mismatch"}
+
+
+def answer_matches(answer: str, accept: Sequence[str]) -> bool:
+    """True when the answer contains an accepted value (codes compared without case,
+    spaces or dashes; bare numbers as whole numbers; words as phrases)."""
+    lowered = answer.lower()
+    for value in accept:
+        has_digit, has_alpha = any(c.isdigit() for c in value), any(c.isalpha() for c in value)
+        if has_digit and has_alpha and " " not in value.strip():
+            if norm_code(value) in norm_code(answer):
+                return True
+        elif value.strip().isdigit():
+            if re.search(rf"(?<!\d){re.escape(value.strip())}(?!\d)", answer):
+                return True
+        elif value.lower() in lowered:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class CaseScore:
+    """How one case went."""
+
+    id: str
+    kind: str
+    status: str
+    correct: bool
+    planned: list[list[str]]
+    expected: list[list[str]]
+    conflict_expected: bool
+    conflict_flagged: bool
+    confidence: float | None
+    seconds: float
+    tool_errors: list[str]
+    answer: str
+    flags: list[str]
+
+
+def score_case(case: GoldCase, doc: dict[str, Any], seconds: float) -> CaseScore:
+    """Compare one job document with its gold case."""
+    planned = sorted([s["tool"], s["file"]] for s in doc.get("plan", []) if s.get("origin") == "planner")
+    answer = doc.get("draft_answer") or ""
+    flags = [f["kind"] for f in doc.get("flags", [])]
+    return CaseScore(
+        id=case.id, kind=case.kind, status=doc.get("status", "failed"),
+        correct=doc.get("status") != "failed" and answer_matches(answer, case.accept),
+        planned=planned, expected=sorted(list(p) for p in case.expected_tools),
+        conflict_expected=case.conflict, conflict_flagged=bool(CONFLICT_FLAGS & set(flags)),
+        confidence=doc.get("confidence"), seconds=round(seconds, 2),
+        tool_errors=[s["tool"] for s in doc.get("steps", []) if not s.get("ok")],
+        answer=answer, flags=flags,
+    )
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (0.0 if precision is not None and recall is not None else None)
+    return {"precision": _r(precision), "recall": _r(recall), "f1": _r(f1), "tp": tp, "fp": fp, "fn": fn}
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
+
+
+BUCKETS = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0001)]
+
+
+def summarise(scores: Sequence[CaseScore]) -> dict[str, Any]:
+    """Tool selection P/R/F1, accuracy, conflict-flag P/R, calibration, latency, tool errors."""
+    tp = fp = fn = 0
+    for s in scores:
+        planned, expected = {tuple(p) for p in s.planned}, {tuple(p) for p in s.expected}
+        tp, fp, fn = tp + len(planned & expected), fp + len(planned - expected), fn + len(expected - planned)
+    ctp = sum(s.conflict_flagged and s.conflict_expected for s in scores)
+    cfp = sum(s.conflict_flagged and not s.conflict_expected for s in scores)
+    cfn = sum(not s.conflict_flagged and s.conflict_expected for s in scores)
+    calibration = []
+    for lo, hi in BUCKETS:
+        inside = [s for s in scores if s.confidence is not None and lo <= s.confidence < hi]
+        calibration.append({
+            "bucket": f"{lo:.1f}-{min(hi, 1.0):.1f}", "cases": len(inside),
+            "mean_confidence": _r(statistics.fmean(s.confidence for s in inside)) if inside else None,  # type: ignore[misc]
+            "accuracy": _r(sum(s.correct for s in inside) / len(inside)) if inside else None,
+        })
+    by_kind: dict[str, list[CaseScore]] = defaultdict(list)
+    for s in scores:
+        by_kind[s.kind].append(s)
+    return {
+        "cases": len(scores),
+        "accuracy": _r(sum(s.correct for s in scores) / len(scores)) if scores else None,
+        "tool_selection": _prf(tp, fp, fn),
+        "conflict_flags": _prf(ctp, cfp, cfn),
+        "calibration": calibration,
+        "by_kind": {k: {"cases": len(v), "accuracy": _r(sum(s.correct for s in v) / len(v)),
+                        "latency_p50_s": _pct([s.seconds for s in v], 0.5),
+                        "latency_p95_s": _pct([s.seconds for s in v], 0.95)} for k, v in sorted(by_kind.items())},
+        "latency_p50_s": _pct([s.seconds for s in scores], 0.5),
+        "latency_p95_s": _pct([s.seconds for s in scores], 0.95),
+        "tool_errors": dict(Counter(t for s in scores for t in s.tool_errors)),
+        "failed_jobs": sum(s.status == "failed" for s in scores),
+    }
+
+
+def as_dicts(scores: Sequence[CaseScore]) -> list[dict[str, Any]]:
+    """Scores as JSON-ready dicts."""
+    return [asdict(s) for s in scores]

@@ -1,0 +1,1 @@
+"""jimoku's performance harness: `python -m bench [--quick] [--out bench/results]`."""
