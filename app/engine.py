@@ -28,6 +28,7 @@ from graphs.state import Attachment
 from tools import models
 from tools.errors import ToolInputError
 from tools.files import sniff_kind
+from tools.validate import validate_file
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,9 @@ class Engine:
         for i, (path, name) in enumerate(files, start=1):
             try:
                 kind = sniff_kind(path)
+                validate_file(path, kind, self.tool_ctx)
             except ToolInputError as exc:
-                raise JobRejected(str(exc)) from None
+                raise JobRejected(f"file {i} ({name}): {exc}") from None
             sha, stored = self.artifacts.put(path)
             attachments.append(Attachment(id=f"f{i}", name=name, kind=kind.value, sha256=sha, path=str(stored)))
         job = self.jobs.create(question, list(attachments), auto_approve, submitted_by)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.limits import BodySizeLimit
 from app.api.routes import artifacts, health, jobs, keys, policy, reviews, tools
 from app.service import Service
 from app.settings import get_settings
@@ -36,3 +37,6 @@ app = FastAPI(
 for module in (health, jobs, reviews, tools, artifacts, keys, policy, web):
     app.include_router(module.router)
 web.mount_static(app)
+# The whole request may carry max_files files of max_upload_bytes each, plus the form.
+_settings = get_settings()
+app.add_middleware(BodySizeLimit, max_bytes=_settings.max_upload_bytes * _settings.max_files + 1_000_000)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from app.auth import KeyStore
 from app.engine import Engine
 from app.events import EventBus
+from app.limits import RateLimiter
 from app.metrics import Metrics
 from app.settings import Settings
 from app.worker import WorkerPool
@@ -25,6 +26,7 @@ class Service:
     events: EventBus
     metrics: Metrics
     workers: WorkerPool
+    rate_limiter: RateLimiter
     ready: threading.Event = field(default_factory=threading.Event)
     warm_up_report: dict[str, str] = field(default_factory=dict)
 
@@ -42,6 +44,7 @@ class Service:
             events=events,
             metrics=metrics,
             workers=WorkerPool(engine, workers=settings.workers),
+            rate_limiter=RateLimiter(settings.rate_limit_per_minute),
         )
 
     def start(self) -> None:

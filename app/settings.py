@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     planner_context: int = 8192
 
     max_upload_bytes: int = 200_000_000
+    """Per file; a whole request may hold `max_files` of them."""
+    rate_limit_per_minute: int = 600
+    """Requests per API key per minute (a token bucket; bursts up to this many)."""
     max_files: int = 10
     max_question_chars: int = 4000
     max_attempts: int = 3

@@ -47,7 +47,7 @@ class Mode:
 
 FULL = Mode("full", tool_reps=10, levels=(1, 4, 16), window_s=45, drain_s=150, concurrency_reps=3,
             planner_warm_reps=3, after_draft=True, e2e_reps=3, two_contexts=True)
-QUICK = Mode("quick", tool_reps=3, levels=(1, 4), window_s=20, drain_s=60, concurrency_reps=1,
+QUICK = Mode("quick", tool_reps=2, levels=(1, 4), window_s=15, drain_s=60, concurrency_reps=1,
              planner_warm_reps=1, after_draft=False, e2e_reps=1, two_contexts=False)
 ORDER = ["tools", "end to end", "concurrency", "cache", "planner", "throughput", "cold start"]
 

@@ -143,6 +143,15 @@ def _state_cost(p: Planners, section: Section) -> None:
     llm.load_state(state)
     loaded = time.perf_counter() - started
     scores_mb, kv_mb = state.scores.nbytes / 1e6, state.llama_state_size / 1e6
-    section.raw["state_cost"] = {"save_s": saved, "load_s": loaded, "scores_mb": scores_mb, "llama_state_mb": kv_mb}
-    section.rows.append(Row("planner", "LlamaRAMCache: save_state / load_state per call (jimoku only)",
-                            f"{saved:.2f} s / {loaded:.2f} s", f"copies {scores_mb:.0f} MB logits + {kv_mb:.0f} MB KV state"))
+    states = list(llm.cache.cache_state.values())
+    counted = llm.cache.cache_size / 1e6
+    held = sum(s.scores.nbytes + s.llama_state_size + s.input_ids.nbytes for s in states) / 1e6
+    section.raw["state_cost"] = {"save_s": saved, "load_s": loaded, "scores_mb": scores_mb, "llama_state_mb": kv_mb,
+                                 "cache_states": len(states), "cache_counted_mb": counted, "cache_held_mb": held,
+                                 "capacity_mb": llm.cache.capacity_bytes / 1e6}
+    section.rows += [
+        Row("planner", "LlamaRAMCache: save_state / load_state per call (jimoku only)",
+            f"{saved:.2f} s / {loaded:.2f} s", f"each copies {scores_mb:.0f} MB logits + {kv_mb:.0f} MB KV state"),
+        Row("planner", f"LlamaRAMCache now: {len(states)} states, counted vs held in RAM",
+            f"{counted:,.0f} MB counted (capacity {llm.cache.capacity_bytes / 1e6:,.0f} MB)", f"{held:,.0f} MB held"),
+    ]

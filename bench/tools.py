@@ -45,8 +45,13 @@ def direct_ocr(path: Path, ctx: ToolContext) -> Callable[[], None]:
     return lambda: pytesseract.image_to_data(gray, lang="eng+jpn", config=config, output_type=Output.DICT)
 
 
-def direct_detect(path: Path, ctx: ToolContext) -> Callable[[], None]:
-    """Ultralytics predict on the decoded image with the tool's confidence and classes."""
+def direct_detect(path: Path, ctx: ToolContext, threads: int | None = None) -> Callable[[], None]:
+    """Ultralytics predict on the decoded image with the tool's confidence and classes.
+
+    `threads` None leaves torch's threads as Ultralytics sets them.
+    """
+    import torch
+
     os.environ["YOLO_OFFLINE"] = "1"
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(ctx.model_dir) / "ultralytics"))
     from ultralytics import YOLO
@@ -57,8 +62,15 @@ def direct_detect(path: Path, ctx: ToolContext) -> Callable[[], None]:
     model = YOLO(str(models.ensure("detector", ctx.model_dir)))
     image = load_image(path, ctx)
     classes = sorted(model.names)
-    return lambda: model.predict(source=image, conf=ctx.detector_confidence, classes=classes,
-                                 device="cpu", verbose=False)
+
+    def run() -> None:
+        # Ultralytics sets torch to cpu_count-1 threads (1 here) when it builds a predictor;
+        # the tool sets ctx.torch_threads (2) around every call, so this does too.
+        if threads is not None:
+            torch.set_num_threads(threads)
+        model.predict(source=image, conf=ctx.detector_confidence, classes=classes, device="cpu", verbose=False)
+
+    return run
 
 
 def direct_asr(path: Path, ctx: ToolContext) -> Callable[[], None]:
@@ -82,7 +94,11 @@ def direct_asr(path: Path, ctx: ToolContext) -> Callable[[], None]:
     return run
 
 
-DIRECT = {"ocr": direct_ocr, "detect": direct_detect, "asr": direct_asr}
+DIRECT: dict[str, Callable[[Path, ToolContext], Callable[[], None]]] = {
+    "ocr": direct_ocr,
+    "detect": lambda path, ctx: direct_detect(path, ctx, threads=ctx.torch_threads),
+    "asr": direct_asr,
+}
 
 
 def _files(inputs: Inputs) -> dict[str, Path]:
@@ -125,6 +141,12 @@ def compare(service: Callable[[], float], direct: Callable[[], None], reps: int)
     return {"service_s": svc, "service_in_tool_s": inner, "direct_s": lib}
 
 
+def loop(fn: Callable[[], None], reps: int) -> list[float]:
+    """One warm-up call, then `reps` timed calls; wall seconds of each."""
+    fn()
+    return [_timed(fn)[0] for _ in range(reps)]
+
+
 def audio_seconds(path: Path) -> float:
     """Length of a WAV file in seconds."""
     with wave.open(str(path)) as w:
@@ -148,6 +170,13 @@ def measure(server: Server, inputs: Inputs, ctx: ToolContext, *, reps: int,
         section.rows.append(Row(
             f"tool {name}", "of which inside the tool (server's duration_ms), median",
             fmt_ms(inner["median_ms"]), fmt_ms(lib["median_ms"]), ratio(inner["median_ms"], lib["median_ms"])))
+        if name == "detect":
+            default = loop(direct_detect(files[name], ctx), reps)
+            plain = summary_ms(default)
+            section.raw[name]["direct_default_threads"] = {"samples_s": default, **plain}
+            section.rows.append(Row(f"tool {name}", "direct with Ultralytics' default torch threads (cpu_count-1 = 1 here)",
+                                    fmt_ms(svc["median_ms"]), fmt_ms(plain["median_ms"]),
+                                    ratio(svc["median_ms"], plain["median_ms"])))
         if name == "asr":
             length = audio_seconds(files[name])
             rtf_svc, rtf_lib = svc["median_ms"] / 1000 / length, lib["median_ms"] / 1000 / length

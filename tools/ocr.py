@@ -13,7 +13,6 @@ import math
 import os
 import re
 import statistics
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from tools.context import ToolContext
 from tools.errors import ToolInputError, ToolTimeoutError
 from tools.files import sniff_kind
 from tools.images import load_image
+from tools.pdf import PDFIUM_LOCK, open_pdf
 from tools.registry import FileKind, ToolResult, tool
 
 # Tesseract is a subprocess that inherits this environment. Built with OpenMP, it would
@@ -53,9 +53,6 @@ _MAX_OCR_PIXELS = 30_000_000  # upscaling never makes an image bigger than this
 _TILES = 4
 _UNEVEN_LIGHT = 64
 _SUMMARY_CHARS = 1500
-
-# PDFium is not thread-safe and OCR runs two calls at once: every PDFium call holds this.
-_pdfium_lock = threading.Lock()
 
 # CJK punctuation, kana, kanji and full-width forms: Tesseract puts spaces between them.
 _CJK = (
@@ -284,8 +281,8 @@ def _read_pdf(
     """Pages up to `ctx.max_pdf_pages`: from the text layer, else rendered and OCRed."""
     notes: list[str] = []
     pages: list[OcrPage] = []
-    with _pdfium_lock:
-        pdf = _open_pdf(path)
+    with PDFIUM_LOCK:
+        pdf = open_pdf(path)
         count = len(pdf)
     try:
         if count == 0:
@@ -293,7 +290,7 @@ def _read_pdf(
         if count > ctx.max_pdf_pages:
             notes.append(f"the PDF has {count} pages; only the first {ctx.max_pdf_pages} were read")
         for index in range(min(count, ctx.max_pdf_pages)):
-            with _pdfium_lock:  # released while Tesseract runs
+            with PDFIUM_LOCK:  # released while Tesseract runs
                 page = _text_layer_page(pdf, index)
                 image = _render_page(pdf, index, ctx, notes) if page is None else None
             if image is not None:
@@ -306,23 +303,9 @@ def _read_pdf(
                     break
             pages.append(page)
     finally:
-        with _pdfium_lock:
+        with PDFIUM_LOCK:
             pdf.close()
     return pages, notes
-
-
-def _open_pdf(path: Path) -> pdfium.PdfDocument:
-    try:
-        return pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise ToolInputError(
-                f"the PDF {path.name!r} is password-protected; send an unprotected copy"
-            ) from None
-        raise ToolInputError(
-            f"the PDF {path.name!r} is corrupt or truncated and cannot be opened ({exc}); "
-            "send the original file again"
-        ) from None
 
 
 def _text_layer_page(pdf: pdfium.PdfDocument, index: int) -> OcrPage | None:

@@ -58,6 +58,11 @@ def current_principal(
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this API key is unknown or revoked",
                             headers={"WWW-Authenticate": "Bearer"})
+    wait = service.rate_limiter.allow(principal.key_id)
+    if wait:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"too many requests for this key; try again in {wait:.1f} s",
+                            headers={"Retry-After": str(max(1, round(wait)))})
     return principal
 
 

@@ -1,8 +1,8 @@
-"""The reviewer's web page: one static HTML file, its script and stylesheet.
+"""The reviewer's web pages (review queue, automation dashboard): static HTML, scripts and styles.
 
-The page talks to the JSON API with the reviewer's key like any other client, so this
+The pages talk to the JSON API with the reviewer's key like any other client, so this
 module only serves files. The Content-Security-Policy is a second line of defence: the
-page renders every server string as text, and even if it did not, no inline script,
+pages render every server string as text, and even if they did not, no inline script,
 event handler or foreign origin could run.
 """
 
@@ -26,22 +26,33 @@ CONTENT_SECURITY_POLICY = (
 router = APIRouter(tags=["web"])
 
 
-@router.get("/review", include_in_schema=False)
-def review_page() -> FileResponse:
-    """The reviewer's page: queue, evidence, draft and decision."""
+def _page(name: str) -> FileResponse:
+    """One of the site's HTML pages, with the headers every page gets."""
     return FileResponse(
-        STATIC_DIR / "review.html",
+        STATIC_DIR / name,
         media_type="text/html; charset=utf-8",
         headers={
             "Content-Security-Policy": CONTENT_SECURITY_POLICY,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
-            # The page is tiny; always revalidate so a deploy reaches every open browser.
+            # The pages are tiny; always revalidate so a deploy reaches every open browser.
             "Cache-Control": "no-cache",
         },
     )
 
 
+@router.get("/review", include_in_schema=False)
+def review_page() -> FileResponse:
+    """The reviewer's page: queue, evidence, draft and decision."""
+    return _page("review.html")
+
+
+@router.get("/dashboard", include_in_schema=False)
+def dashboard_page() -> FileResponse:
+    """The automation dashboard: how much is automated, how well, and the policy in force."""
+    return _page("dashboard.html")
+
+
 def mount_static(app: FastAPI) -> None:
-    """Serve the page's script and stylesheet under `/static`."""
+    """Serve the pages' scripts and stylesheets under `/static`."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,405 @@
+// jimoku automation dashboard: how much the review policy automates, how well the
+// automatic answers hold up under audit, how fast people review, and the policy in force.
+//
+// Like the review page, every server string (flag kinds, case kinds, pause reasons,
+// regular expressions) reaches the DOM as a text node through `el()`/`svg()` or
+// `textContent`; nothing here assigns innerHTML. The chart is plain SVG built node by node.
+
+const KEY_STORAGE = "jimoku.reviewKey"; // shared with /review: one sign-in per tab
+const REFRESH_MS = 30_000;
+const MAX_DAYS = 30; // the chart shows at most this many calendar days
+const PROPOSAL_PRECISION = 0.98;
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  key: null,
+  me: null,
+  proposalAllowed: true, // false after a 403: this key is not an admin's
+  stats: null,
+  refreshTimer: null,
+};
+
+// ---------------------------------------------------------------- helpers
+
+/** Build an element; string children become text nodes (never parsed as HTML). */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v == null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "data") Object.assign(node.dataset, v);
+    else if (k === "style") Object.assign(node.style, v);
+    else node[k] = v; // DOM properties only: title, href, ...
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child == null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** An SVG element; attributes are set one by one, text children are text nodes. */
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null) continue;
+    if (k === "data") for (const [dk, dv] of Object.entries(v)) node.dataset[dk] = dv;
+    else node.setAttribute(k, String(v));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child == null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+const pct = (x) => (x == null ? "—" : `${Math.round(x * 100)}%`);
+const pct1 = (x) => (x == null ? "—" : `${(Math.round(x * 1000) / 10).toString()}%`);
+const plural = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+
+/** Seconds as a person would say them: "42 s", "4 min", "1 h 5 min", "2 d 3 h". */
+function humanDuration(seconds) {
+  if (seconds == null || !Number.isFinite(seconds)) return "—";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) {
+    const m = Math.round(s / 60);
+    return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m / 60} h`;
+  }
+  const h = Math.round(s / 3600);
+  return h % 24 ? `${Math.floor(h / 24)} d ${h % 24} h` : `${h / 24} d`;
+}
+
+/** "2024-05-03" plus n days, in UTC (the server's days are UTC dates). */
+function addDays(day, n) {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function describe(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((d) => d.msg ?? JSON.stringify(d)).join("; ");
+  return JSON.stringify(detail);
+}
+
+/** GET from the API with the signed-in key; errors carry the server's `detail`. */
+async function api(path) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${state.key}` } });
+  if (!res.ok) {
+    let detail = `${res.status} ${res.statusText}`;
+    try {
+      detail = describe((await res.json()).detail) || detail;
+    } catch {
+      /* not JSON: keep the status line */
+    }
+    if (res.status === 401 && path !== "/v1/me") signOut("Your key is no longer accepted. Sign in again.");
+    throw new ApiError(res.status, detail);
+  }
+  return res.json();
+}
+
+// ---------------------------------------------------------------- sign in / out
+
+async function signIn(key) {
+  state.key = key;
+  let me;
+  try {
+    me = await api("/v1/me");
+  } catch (e) {
+    state.key = null;
+    throw e.status === 401 ? new Error("That key was not accepted.") : e;
+  }
+  if (me.role !== "reviewer" && me.role !== "admin") {
+    state.key = null;
+    throw new Error(`This is a ${me.role} key; the dashboard needs a reviewer or admin key.`);
+  }
+  Object.assign(state, { me, proposalAllowed: true });
+  sessionStorage.setItem(KEY_STORAGE, key);
+  $("who-name").textContent = me.name;
+  $("who-role").textContent = me.role;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  await refresh();
+}
+
+function signOut(message = "") {
+  sessionStorage.removeItem(KEY_STORAGE);
+  clearTimeout(state.refreshTimer);
+  Object.assign(state, { key: null, me: null, stats: null });
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-key").value = "";
+  $("login-error").textContent = message;
+  $("login-key").focus();
+}
+
+// ---------------------------------------------------------------- refresh
+
+function scheduleRefresh() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(async () => {
+    if (!document.hidden) await refresh();
+    else scheduleRefresh();
+  }, REFRESH_MS);
+}
+
+/** Fetch everything at once and redraw; a failed refresh keeps the last picture. */
+async function refresh() {
+  const proposal = state.proposalAllowed
+    ? api(`/v1/policy/proposal?min_precision=${PROPOSAL_PRECISION}`).catch((e) => e)
+    : Promise.resolve(null);
+  try {
+    const [stats, policy, prop] = await Promise.all([api("/v1/stats"), api("/v1/policy"), proposal]);
+    state.stats = stats;
+    renderAutomation(stats.automation);
+    renderAudits(stats.audits);
+    renderTurnaround(stats.review_turnaround_s);
+    renderFlags(stats.top_flags, stats.decided);
+    renderPolicy(policy);
+    renderProposal(prop);
+    setStatus(`updated ${new Date().toLocaleTimeString()}`);
+  } catch (e) {
+    if (!state.key) return;
+    setStatus(`refresh failed: ${e.message}`, true);
+  }
+  if (state.key) scheduleRefresh();
+}
+
+function setStatus(text, failed = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("failed", failed);
+}
+
+// ---------------------------------------------------------------- automation chart
+
+/** Calendar days from the first decided day (at most MAX_DAYS back) to today, gaps included. */
+function chartDays(automation) {
+  const byDay = new Map(automation.map((a) => [a.day, a]));
+  const today = new Date().toISOString().slice(0, 10);
+  const last = [automation.at(-1).day, today].sort().at(-1);
+  let first = automation[0].day;
+  if (addDays(first, MAX_DAYS - 1) < last) first = addDays(last, -(MAX_DAYS - 1));
+  const days = [];
+  for (let day = first; day <= last; day = addDays(day, 1)) {
+    days.push(byDay.get(day) ?? { day, jobs: 0, auto_approved: 0, ratio: null });
+  }
+  return days;
+}
+
+function renderAutomation(automation) {
+  const chart = $("chart");
+  const empty = automation.length === 0;
+  $("automation-empty").hidden = !empty;
+  chart.hidden = empty;
+  chart.replaceChildren();
+  if (empty) {
+    $("automation-summary").textContent = "";
+    return;
+  }
+  const jobs = automation.reduce((n, a) => n + a.jobs, 0);
+  const auto = automation.reduce((n, a) => n + a.auto_approved, 0);
+  $("automation-summary").textContent =
+    `All time: ${auto} of ${plural(jobs, "decided job")} approved by rule (${pct(auto / jobs)}) since ${automation[0].day}`;
+
+  const days = chartDays(automation);
+  $("automation-range").textContent = days.length === MAX_DAYS && days[0].day > automation[0].day
+    ? ` The last ${MAX_DAYS} days are shown; the total above covers all history.` : "";
+  const width = Math.max(320, chart.clientWidth || 640);
+  const height = 220;
+  const pad = { left: 40, right: 8, top: 18, bottom: 36 };
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const slot = plotW / days.length;
+  const barW = Math.min(56, slot * 0.7);
+  const labelEvery = Math.ceil(44 / slot); // keep day labels ~44 px apart
+  const y = (ratio) => pad.top + plotH * (1 - ratio);
+
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
+    "aria-label": "Automation ratio per day" });
+  for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
+    root.append(
+      svg("line", { class: tick ? "gridline" : "axis", x1: pad.left, x2: width - pad.right, y1: y(tick), y2: y(tick) }),
+      svg("text", { class: "tick", x: pad.left - 6, y: y(tick) + 4, "text-anchor": "end" }, pct(tick)));
+  }
+  days.forEach((d, i) => {
+    const cx = pad.left + slot * (i + 0.5);
+    const g = svg("g", { class: d.jobs ? "day" : "day none",
+      data: { day: d.day, jobs: d.jobs, auto: d.auto_approved, ratio: d.ratio ?? "" } });
+    if (d.jobs) {
+      const h = Math.max(2, plotH * d.ratio); // 0% stays visible as a sliver on the axis
+      g.append(
+        svg("rect", { class: "bar", x: cx - barW / 2, y: y(0) - h, width: barW, height: h, rx: 2 },
+          svg("title", {}, `${d.day}: ${d.auto_approved} of ${plural(d.jobs, "job")} approved by rule (${pct(d.ratio)})`)));
+      if (slot >= 30) g.append(svg("text", { class: "ratio", x: cx, y: y(0) - h - 5, "text-anchor": "middle" }, pct(d.ratio)));
+    } else {
+      g.append(svg("title", {}, `${d.day}: no decided jobs`));
+    }
+    if ((days.length - 1 - i) % labelEvery === 0) { // counted back from the latest day, which always has one
+      g.append(svg("text", { class: "day-label", x: cx, y: height - pad.bottom + 15, "text-anchor": "middle" }, d.day.slice(5)));
+      if (slot >= 40) {
+        g.append(svg("text", { class: "jobs-label", x: cx, y: height - pad.bottom + 29, "text-anchor": "middle" },
+          d.jobs ? `${d.auto_approved}/${d.jobs} jobs` : "no jobs"));
+      }
+    }
+    root.append(g);
+  });
+  chart.append(root);
+}
+
+// ---------------------------------------------------------------- audits, turnaround, flags
+
+function renderAudits({ count, agreed, precision }) {
+  const value = $("audit-value");
+  value.textContent = pct(precision);
+  value.className = `big ${precision == null ? "none" : precision >= PROPOSAL_PRECISION ? "high" : precision >= 0.9 ? "mid" : "low"}`;
+  $("audit-detail").textContent = count
+    ? `${agreed} of ${plural(count, "audited draft")} approved unchanged by the reviewer`
+    : "No audits yet: a share of the drafts the policy would approve is sent to a person to check it.";
+}
+
+function renderTurnaround({ count, p50, p95 }) {
+  $("turnaround-p50").textContent = humanDuration(p50);
+  $("turnaround-p95").textContent = humanDuration(p95);
+  for (const id of ["turnaround-p50", "turnaround-p95"]) $(id).classList.toggle("none", !count);
+  $("turnaround-detail").textContent = count
+    ? `From the moment a draft awaited review to the decision, over ${plural(count, "review")}.`
+    : "No reviews yet: the time from draft to a person's decision appears here.";
+}
+
+function renderFlags(flags, decided) {
+  const list = $("flag-bars");
+  const max = Math.max(1, ...flags.map((f) => f.count));
+  list.replaceChildren(...flags.map((f) =>
+    el("li", { data: { kind: f.kind } },
+      el("code", { class: "flag-kind", title: f.kind }, f.kind),
+      el("span", { class: "flag-track" }, el("span", { class: "flag-fill", style: { width: `${(100 * f.count) / max}%` } })),
+      el("span", { class: "flag-count" }, f.count))));
+  $("flags-empty").hidden = flags.length > 0;
+  $("flags-empty").textContent = decided
+    ? `None of the ${plural(decided, "decided job")} raised a flag.`
+    : "No flags yet: the checks' findings on decided jobs are counted here.";
+}
+
+// ---------------------------------------------------------------- policy and proposal
+
+function renderPolicy({ version, policy }) {
+  $("policy-version").textContent = version ? `version ${version}` : "built-in default";
+  const threshold = policy.auto_approve_min_confidence;
+  const honour = policy.honour_job_auto_approve;
+  const none = el("span", { class: "muted" }, "none");
+  const codes = (items) => (items.length ? items.map((t) => el("code", { class: "tag" }, t)) : none.cloneNode(true));
+  const paused = Object.entries(policy.paused_case_kinds);
+  const rows = [
+    ["Threshold", threshold == null
+      ? [el("span", { id: "policy-threshold", class: "off" }, "off — every draft goes to a person"),
+        honour ? el("div", { class: "muted small" }, "except unflagged jobs sent with auto_approve") : null]
+      : el("span", { id: "policy-threshold" }, el("strong", {}, `≥ ${threshold.toFixed(2)}`), " confidence, with no flag")],
+    ["auto_approve jobs", honour ? "approved by rule when unflagged" : "ignored: they go to a person"],
+    ["Audit sample", el("span", { id: "policy-audit-rate" }, `${pct1(policy.audit_rate)} of would-be-automatic drafts`)],
+    ["Tools always reviewed", codes(policy.always_review_tools)],
+    ["Questions always reviewed", codes(policy.always_review_questions)],
+    ["Paused case kinds", paused.length
+      ? paused.map(([kind]) => el("code", { class: "tag warn" }, kind))
+      : none.cloneNode(true)],
+  ];
+  $("policy-list").replaceChildren(...rows.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+
+  $("paused").hidden = paused.length === 0;
+  $("paused-title").textContent = `Automation paused for ${plural(paused.length, "case kind")}`;
+  $("paused-list").replaceChildren(...paused.map(([kind, reason]) =>
+    el("li", { data: { kind } }, el("code", { class: "tag warn" }, kind), el("span", { class: "reason" }, reason))));
+}
+
+function renderProposal(result) {
+  const section = $("proposal");
+  if (result instanceof ApiError && result.status === 403) state.proposalAllowed = false;
+  if (!state.proposalAllowed || result == null) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  $("proposal-target").textContent =
+    `lowest threshold keeping reviewed precision ≥ ${pct(PROPOSAL_PRECISION)} (95% lower bound)`;
+  const body = $("proposal-body");
+  if (result instanceof Error) {
+    body.replaceChildren(el("p", { class: "error" }, `Could not compute a proposal: ${result.message}`));
+    return;
+  }
+  const p = result;
+  const parts = [];
+  if (p.threshold == null) {
+    parts.push(el("p", { class: "no-proposal" }, el("strong", {}, "No proposal. "),
+      el("span", { id: "proposal-reason" }, p.reason)));
+  } else {
+    parts.push(
+      el("div", { class: "proposal-figures" },
+        figure("threshold", p.threshold.toFixed(3)),
+        figure("would automate", pct(p.automation_rate), "of reviewed drafts"),
+        figure("precision", pct1(p.precision), `lower bound ${pct1(p.lower_bound)}`),
+        figure("support", p.support, "reviewed drafts at or above")),
+      el("p", { id: "proposal-reason", class: "muted small" }, p.reason),
+      el("p", { class: "small" }, "Apply it with ",
+        el("code", {}, `jimoku policy set --min-confidence ${p.threshold.toFixed(3)} --reason "proposal at ${PROPOSAL_PRECISION}"`)));
+  }
+  if (p.table.length) parts.push(proposalTable(p.table, p.threshold));
+  body.replaceChildren(...parts);
+}
+
+function figure(label, value, note = "") {
+  return el("div", { class: "figure" }, el("div", { class: "big-label" }, label), el("div", { class: "big" }, value),
+    note ? el("div", { class: "muted small" }, note) : null);
+}
+
+function proposalTable(table, chosen) {
+  const cells = (tag, values) => el("tr", {}, values.map((v) => el(tag, {}, v)));
+  return el("details", { class: "candidates" },
+    el("summary", {}, `every candidate threshold (${table.length})`),
+    el("div", { class: "table-scroll" }, el("table", {},
+      el("thead", {}, cells("th", ["threshold", "drafts at or above", "precision", "95% lower bound", "automation"])),
+      el("tbody", {}, table.map((r) => {
+        const row = cells("td", [r.threshold.toFixed(3), r.support, pct1(r.precision), pct1(r.lower_bound), pct(r.automation_rate)]);
+        if (r.threshold === chosen) row.className = "chosen";
+        return row;
+      })))));
+}
+
+// ---------------------------------------------------------------- wiring
+
+function init() {
+  $("login-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("login-error").textContent = "";
+    try {
+      await signIn($("login-key").value.trim());
+    } catch (e) {
+      $("login-error").textContent = e.message;
+    }
+  });
+  $("logout").addEventListener("click", () => signOut("Signed out."));
+  // The chart is drawn to the card's width; redraw when the window changes size.
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => state.stats && renderAutomation(state.stats.automation), 150);
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && state.key) refresh();
+  });
+
+  const saved = sessionStorage.getItem(KEY_STORAGE);
+  if (!saved) return signOut();
+  signIn(saved).catch((e) => signOut(e.message));
+}
+
+init();
