@@ -7,6 +7,7 @@ engine.run → graph nodes → tools, and back through the store.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +21,7 @@ from app.outcomes import OutcomeStore
 from app.policy_store import PolicyStore
 from app.settings import Settings
 from app.tooling import load_registry
-from graphs.cache import SqliteResultCache
+from graphs.cache import SingleFlight, SqliteResultCache
 from graphs.context import EventSink, GraphContext
 from graphs.graph import build_graph, sqlite_checkpointer
 from graphs.llm import ChatModel, LlamaChatModel, LlamaConfig
@@ -53,6 +54,9 @@ class Engine:
         self.tool_ctx = settings.tool_context()
         self._llm = llm
         self._emit = emit
+        self._single_flight = SingleFlight()
+        self._running: set[str] = set()
+        self._running_lock = threading.Lock()
 
     def emit(self, job_id: str, event: str, data: dict[str, Any]) -> None:
         """Tell listeners (SSE streams, metrics) about a job's progress."""
@@ -72,7 +76,7 @@ class Engine:
     def context(self) -> GraphContext:
         """The runtime context every node gets."""
         ctx = GraphContext(llm=self.llm, registry=self.registry, tool_ctx=self.tool_ctx, cache=self.cache,
-                           policy=self.policies.current)
+                           single_flight=self._single_flight, policy=self.policies.current)
         if self._emit is not None:
             ctx.emit = self._emit
         return ctx
@@ -106,7 +110,21 @@ class Engine:
         return {"configurable": {"thread_id": job_id}}
 
     def run(self, job_id: str) -> JobRow:
-        """Run (or continue) a job until it waits for review or ends. Never raises for the job's own failure."""
+        """Run (or continue) a job until it waits for review or ends. Never raises for the job's own failure.
+
+        A job already running in this process is not started a second time.
+        """
+        with self._running_lock:
+            if job_id in self._running:
+                return self.jobs.get(job_id)
+            self._running.add(job_id)
+        try:
+            return self._run(job_id)
+        finally:
+            with self._running_lock:
+                self._running.discard(job_id)
+
+    def _run(self, job_id: str) -> JobRow:
         job = self.jobs.get(job_id)
         if job.status in FINAL or job.status == "awaiting_review":
             return job

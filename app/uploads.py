@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import tempfile
 from pathlib import Path
 
@@ -12,8 +13,11 @@ _CHUNK = 1024 * 1024
 
 async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
     """Write `upload` under `folder`; 413 as soon as it passes `max_bytes`, 400 when empty."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")
+    except OSError as exc:
+        raise disk_error(exc) from None
     path = Path(name)
     size = 0
     try:
@@ -26,6 +30,9 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
                         f"file {upload.filename!r} is over the {max_bytes // 1_000_000} MB limit",
                     )
                 out.write(chunk)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise disk_error(exc) from None
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -40,3 +47,11 @@ def safe_name(filename: str | None) -> str:
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if c.isprintable())
     return name[:200] or "upload"
+
+
+def disk_error(exc: OSError) -> HTTPException:
+    """507 when the disk is full (nothing was accepted; try again later), else 500 with the cause."""
+    if exc.errno == errno.ENOSPC:
+        return HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE,
+                             "the server's disk is full; nothing was stored, try again later")
+    return HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"could not store the upload: {exc.strerror}")

@@ -29,6 +29,20 @@ class ResultCache(Protocol):
     def put(self, key: str, value: dict[str, Any]) -> None: ...
 
 
+class SingleFlight:
+    """One computation per key at a time in this process: a second caller waits for the
+    first and then finds its result in the cache (two jobs about the same photo at once)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, key: str) -> threading.Lock:
+        """The lock for `key` (created on first use)."""
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
 class MemoryResultCache:
     """In-process cache (tests, the CLI's one-off runs)."""
 

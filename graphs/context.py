@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphs.cache import MemoryResultCache, ResultCache
+from graphs.cache import MemoryResultCache, ResultCache, SingleFlight
 from graphs.llm import ChatModel
 from graphs.policy import Policy
 from tools.context import ToolContext
@@ -32,6 +32,7 @@ class GraphContext:
     registry: Registry
     tool_ctx: ToolContext
     cache: ResultCache = field(default_factory=MemoryResultCache)
+    single_flight: SingleFlight = field(default_factory=SingleFlight)
     emit: EventSink = _no_events
     max_parallel_steps: int = 3
     """Steps run at once; each tool's own limit still applies (tools share 2 cores)."""

@@ -55,13 +55,14 @@ def execute(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         attachment = files[step["file"]]
         key = cache_key(spec.name, spec.version, attachment["sha256"], step["args"])
         ctx.emit(state["job_id"], "step_started", {"step": step["id"], "tool": step["tool"], "file": step["file"]})
-        cached = ctx.cache.get(key)
-        if cached is not None:
-            run = {**cached, "duration_ms": 0.0}
-        else:
-            run = run_tool(spec, Path(attachment["path"]), step["args"], ctx.tool_ctx).model_dump(mode="json")
-            if run["ok"]:
-                ctx.cache.put(key, run)
+        with ctx.single_flight.lock(key):
+            cached = ctx.cache.get(key)
+            if cached is not None:
+                run = {**cached, "duration_ms": 0.0}
+            else:
+                run = run_tool(spec, Path(attachment["path"]), step["args"], ctx.tool_ctx).model_dump(mode="json")
+                if run["ok"]:
+                    ctx.cache.put(key, run)
         result = StepResult(
             step=step["id"], tool=step["tool"], file=step["file"], ok=run["ok"], summary=run["summary"],
             confidence=run["confidence"], result=run["result"], error=run["error"],
