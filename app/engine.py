@@ -82,7 +82,7 @@ class Engine:
         return ctx
 
     def submit(self, question: str, files: Sequence[tuple[Path, str]], *, auto_approve: bool = False,
-               submitted_by: str | None = None) -> JobRow:
+               submitted_by: str | None = None, submitter_key: str | None = None) -> JobRow:
         """Validate and store the inputs, record a queued job. Raises `JobRejected`."""
         question = (question or "").strip()
         if not question:
@@ -102,7 +102,7 @@ class Engine:
                 raise JobRejected(f"file {i} ({name}): {exc}") from None
             sha, stored = self.artifacts.put(path)
             attachments.append(Attachment(id=f"f{i}", name=name, kind=kind.value, sha256=sha, path=str(stored)))
-        job = self.jobs.create(question, list(attachments), auto_approve, submitted_by)
+        job = self.jobs.create(question, list(attachments), auto_approve, submitted_by, submitter_key)
         self.emit(job.id, "queued", {"status": "queued"})
         return job
 

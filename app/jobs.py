@@ -45,6 +45,7 @@ class JobRow:
     claimed_by: str | None
     claimed_until: str | None
     awaiting_since: str | None
+    submitter_key: str | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, status TEXT NOT NULL, question TEXT NOT NULL, files TEXT NOT NULL,
     auto_approve INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, submitted_by TEXT,
-    claimed_by TEXT, claimed_until TEXT, awaiting_since TEXT);
+    claimed_by TEXT, claimed_until TEXT, awaiting_since TEXT, submitter_key TEXT);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
 CREATE TABLE IF NOT EXISTS decisions (
     job_id TEXT PRIMARY KEY REFERENCES jobs(id), decision TEXT NOT NULL,
@@ -81,7 +82,15 @@ class JobStore:
         self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
+        self._migrate()
         self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Columns added after the first release, added to older databases in place."""
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(jobs)")}
+        for column in ("submitter_key",):
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
 
     def _one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         with self._lock:
@@ -98,16 +107,23 @@ class JobStore:
     # --- jobs -------------------------------------------------------------------------
 
     def create(self, question: str, files: list[dict[str, Any]], auto_approve: bool,
-               submitted_by: str | None = None) -> JobRow:
+               submitted_by: str | None = None, submitter_key: str | None = None) -> JobRow:
         """Record a new queued job (before anything runs, so it cannot be lost)."""
         job_id = uuid.uuid4().hex[:16]
         at = utcnow()
         self._write(
-            "INSERT INTO jobs (id, status, question, files, auto_approve, created_at, updated_at, submitted_by) "
-            "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?)",
-            (job_id, question, json.dumps(files, ensure_ascii=False), int(auto_approve), at, at, submitted_by),
+            "INSERT INTO jobs (id, status, question, files, auto_approve, created_at, updated_at, submitted_by, "
+            "submitter_key) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, question, json.dumps(files, ensure_ascii=False), int(auto_approve), at, at, submitted_by,
+             submitter_key),
         )
         return self.get(job_id)
+
+    def key_submitted(self, key_id: str, sha256: str) -> bool:
+        """True when a job submitted with this key holds the artifact `sha256`."""
+        row = self._one("SELECT 1 FROM jobs WHERE submitter_key = ? AND instr(files, ?) > 0 LIMIT 1",
+                        (key_id, f'"sha256": "{sha256}"'))
+        return row is not None
 
     def get(self, job_id: str) -> JobRow:
         """The job, or KeyError."""
@@ -224,4 +240,4 @@ def _filters(status: str | None, since: str | None) -> tuple[str, tuple[Any, ...
 def _job(r: tuple[Any, ...]) -> JobRow:
     return JobRow(id=r[0], status=r[1], question=r[2], files=json.loads(r[3]), auto_approve=bool(r[4]),
                   attempts=r[5], error=r[6], created_at=r[7], updated_at=r[8], submitted_by=r[9],
-                  claimed_by=r[10], claimed_until=r[11], awaiting_since=r[12])
+                  claimed_by=r[10], claimed_until=r[11], awaiting_since=r[12], submitter_key=r[13])

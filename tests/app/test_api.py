@@ -170,3 +170,40 @@ def test_bad_requests_get_reasons(server: Server, plate: Path, tmp_path: Path) -
     assert submitter.post("/v1/tools/ocr", files={"file": ("p.png", plate.read_bytes())},
                           data={"args": '{"lang": "klingon"}'}).status_code == 422
     assert server.client().get("/healthz").status_code == 200  # still up
+
+
+def test_artifacts_are_visible_to_their_submitter_and_reviewers_only(server: Server, plate: Path) -> None:
+    owner = server.client("submitter")
+    job_id = submit(owner, "Serial?", plate)
+    sha = owner.get(f"/v1/jobs/{job_id}").json()["files"][0]["sha256"]
+    other_key = server.client("admin").post("/v1/keys", json={"role": "submitter", "name": "other app"}).json()["key"]
+    assert owner.get(f"/v1/artifacts/{sha}").status_code == 200
+    assert server.client("reviewer").get(f"/v1/artifacts/{sha}").status_code == 200
+    assert server.client(key=other_key).get(f"/v1/artifacts/{sha}").status_code == 404
+
+
+def test_cors_is_closed_and_keys_are_stored_hashed(server: Server) -> None:
+    preflight = server.client().options("/v1/jobs", headers={"Origin": "https://evil.example",
+                                                             "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in preflight.headers
+    got = server.client("submitter").get("/v1/me", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in got.headers
+    import hashlib
+    import sqlite3
+
+    rows = sqlite3.connect(server.data_dir / "jimoku.db").execute("SELECT hash FROM api_keys").fetchall()
+    stored = {r[0] for r in rows}
+    for key in server.keys.values():
+        assert hashlib.sha256(key.encode()).hexdigest() in stored
+        assert key.encode() not in (server.data_dir / "jimoku.db").read_bytes()
+
+
+def test_rate_limit_per_key(tmp_path: Path) -> None:
+    with running_server(tmp_path / "data", extra_env={"JIMOKU_RATE_LIMIT_PER_MINUTE": "20",
+                                                      "JIMOKU_WARM_UP": "false", "JIMOKU_WORKERS": "0"}) as server:
+        client = server.client("submitter")
+        codes = [client.get("/v1/me").status_code for _ in range(25)]
+        assert codes[:20] == [200] * 20 and codes[-1] == 429
+        limited = client.get("/v1/me")
+        assert int(limited.headers["retry-after"]) >= 1 and "too many requests" in limited.json()["detail"]
+        assert server.client("reviewer").get("/v1/me").status_code == 200  # other keys are not affected

@@ -17,7 +17,7 @@ from app.api.models import JobCreated, JobPublic, JobsPublic, JobStatus, JobSumm
 from app.engine import JobRejected
 from app.events import TERMINAL
 from app.jobs import FINAL
-from app.uploads import save_upload, safe_name
+from app.uploads import disk_error, safe_name, save_upload
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -44,9 +44,12 @@ async def submit_job(
             saved.append((path, safe_name(upload.filename)))
         try:
             job = await run_in_threadpool(service.engine.submit, question, saved,
-                                          auto_approve=auto_approve, submitted_by=principal.name)
+                                          auto_approve=auto_approve, submitted_by=principal.name,
+                                          submitter_key=principal.key_id)
         except JobRejected as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+        except OSError as exc:  # e.g. the artifact disk is full: nothing was recorded
+            raise disk_error(exc) from None
     finally:
         for path, _ in saved:
             path.unlink(missing_ok=True)
