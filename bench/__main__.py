@@ -40,15 +40,16 @@ class Mode:
     drain_s: float
     concurrency_reps: int
     planner_warm_reps: int
+    cold_direct: bool
     after_draft: bool
     e2e_reps: int
     two_contexts: bool
 
 
 FULL = Mode("full", tool_reps=10, levels=(1, 4, 16), window_s=45, drain_s=150, concurrency_reps=3,
-            planner_warm_reps=3, after_draft=True, e2e_reps=3, two_contexts=True)
-QUICK = Mode("quick", tool_reps=2, levels=(1, 4), window_s=15, drain_s=60, concurrency_reps=1,
-             planner_warm_reps=1, after_draft=False, e2e_reps=1, two_contexts=False)
+            planner_warm_reps=4, cold_direct=True, after_draft=True, e2e_reps=4, two_contexts=True)
+QUICK = Mode("quick", tool_reps=2, levels=(1, 4), window_s=12, drain_s=60, concurrency_reps=1,
+             planner_warm_reps=2, cold_direct=False, after_draft=False, e2e_reps=1, two_contexts=False)
 ORDER = ["tools", "end to end", "concurrency", "cache", "planner", "throughput", "cold start"]
 
 
@@ -95,11 +96,12 @@ def run(mode: Mode, t0: float) -> list[Section]:
         finally:
             coldstart.stop(server)
         _stage("concurrency", lambda: concurrency.measure(inputs, registry, ctx, reps=mode.concurrency_reps), t0, sections)
-        _log("loading two planner instances", t0)
-        planners = planner.load(planner_config(settings))
-        _stage("planner", lambda: planner.measure(planners, registry, ctx, warm_reps=mode.planner_warm_reps,
-                                                  after_draft=mode.after_draft), t0, sections)
-        _stage("end to end", lambda: e2e.measure(planners, inputs, registry, ctx, tmp / "engine", reps=mode.e2e_reps,
+        _log("loading the planner", t0)
+        model = planner.load(planner_config(settings))
+        _stage("planner", lambda: planner.measure(model, registry, ctx, warm_reps=mode.planner_warm_reps,
+                                                  cold_direct=mode.cold_direct, after_draft=mode.after_draft),
+               t0, sections)
+        _stage("end to end", lambda: e2e.measure(model, inputs, registry, ctx, tmp / "engine", reps=mode.e2e_reps,
                                                  two_contexts=mode.two_contexts), t0, sections)
     return sorted(sections, key=lambda s: ORDER.index(s.name) if s.name in ORDER else len(ORDER))
 

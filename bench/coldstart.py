@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from bench.machine import process_memory_mb
 from bench.report import Row, Section
 from tests.fixtures.server import Server, free_port, start_server
 
@@ -48,12 +49,14 @@ def start(data_dir: Path, *, timeout_s: float = 300) -> tuple[Server, Section]:
         watcher.join(10)
         stop.set()
     ready = seen.get("ready_s")
+    memory = process_memory_mb(server.proc.pid)
     warm = seen.get("readyz", {}).get("warm_up", {})
-    section = Section("cold start", raw={"ready_s": ready, "readyz": seen.get("readyz")}, notes=[
+    section = Section("cold start", raw={"ready_s": ready, "readyz": seen.get("readyz"), "memory_mb": memory}, notes=[
         "model files were in the page cache (earlier runs), so this is a warm-disk cold start; "
         f"warm-up per model: {', '.join(f'{k} {v}' for k, v in warm.items()) or 'n/a'}"])
     section.rows.append(Row("cold start", "process start → /readyz 200 (planner, detector, Whisper loaded)",
                             f"{ready:.1f} s" if ready is not None else "-"))
+    section.rows.append(Row("cold start", "server RSS once ready, before any job", f"{memory.get('VmRSS', 0):,.0f} MB"))
     return server, section
 
 

@@ -3,7 +3,8 @@
 jimoku: `app.engine.Engine` with a fresh data folder, `submit` + `run` to
 awaiting_review (plan, OCR through the runner, draft, check, review checkpoint, every
 node checkpointed in SQLite). Direct: `bench.direct.job` on the same `llama_cpp.Llama`
-object (same weights, threads and RAM cache, so the same prompts cost the same), the OCR
+object (same weights, threads and RAM cache, so the same prompts cost the same; the
+cache and KV state are reset to the same snapshot before every job), the OCR
 function called in the same thread, then the draft. The LLM is warm from the planner
 stage; the graph, SQLite and OCR paths are warmed by one job with a scripted LLM. Each
 repetition uses new nameplates (one per side, file names of equal length), so the
@@ -24,9 +25,8 @@ from app.engine import Engine
 from app.settings import Settings
 from bench import direct
 from bench.inputs import QUESTION, Inputs
-from bench.planner import Planners
 from bench.report import Row, Section
-from graphs.llm import ChatModel, CompletionStats, ScriptedChatModel
+from graphs.llm import ChatModel, CompletionStats, LlamaChatModel, ScriptedChatModel
 from tools.context import ToolContext
 from tools.registry import Registry
 
@@ -80,27 +80,52 @@ def _med(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-def measure(p: Planners, inputs: Inputs, registry: Registry, ctx: ToolContext, data_dir: Path, *, reps: int,
-            two_contexts: bool) -> Section:
-    """`reps` alternating pairs (jimoku, direct), then the 2-context variant when asked."""
-    timed = TimedModel(p.jimoku)
-    engine = Engine(Settings(data_dir=data_dir), llm=timed)
-    llama = p.jimoku._llm
-    drafter = direct.load_llama(p.jimoku.config.path, n_ctx=p.jimoku.config.n_ctx, n_threads=p.jimoku.config.n_threads,
-                                chat_format=p.jimoku.config.chat_format) if two_contexts else None
+def _snapshot(llama: Any) -> tuple[list[tuple[Any, Any]], Any]:
+    """The RAM cache's entries and the live KV state, as a finished job leaves them."""
+    return list(llama.cache.cache_state.items()), llama.save_state()
+
+
+def _restore(llama: Any, snapshot: tuple[list[tuple[Any, Any]], Any]) -> None:
+    """Put the RAM cache and the KV state back, so every measured job starts alike."""
+    from llama_cpp import LlamaRAMCache
+
+    entries, live = snapshot
+    cache = LlamaRAMCache(capacity_bytes=llama.cache.capacity_bytes)
+    cache.cache_state.update(entries)
+    llama.set_cache(cache)
+    llama.load_state(live)
+
+
+def measure(model: LlamaChatModel, inputs: Inputs, registry: Registry, ctx: ToolContext, data_dir: Path, *,
+            reps: int, two_contexts: bool) -> Section:
+    """`reps` alternating pairs (jimoku, direct), then the 2-context variant when asked.
+
+    Before each measured job the model's RAM cache and KV state are restored to what one
+    warm-up job left, so neither side profits from the other's cached prompts.
+    """
+    timed = TimedModel(model)
+    engine = Engine(Settings(data_dir=data_dir), llm=timed)  # type: ignore[arg-type]
+    llama = model._llm
+    _warm_up(inputs, data_dir.with_name(data_dir.name + "-warm-up"))
+    direct.job(llama, llama, QUESTION, inputs.plate("w00"), registry, ctx)
+    snapshot = _snapshot(llama)
+    contexts = None
+    if two_contexts:
+        config = model.config
+        contexts = [direct.load_llama(config.path, n_ctx=config.n_ctx, n_threads=config.n_threads,
+                                      chat_format=config.chat_format, seed=config.seed) for _ in range(2)]
+        direct.job(*contexts, QUESTION, inputs.plate("w01"), registry, ctx)  # warms both contexts
 
     def run(side: str, i: int) -> dict[str, float]:
         image = inputs.plate(f"{side}{i:02d}")
+        if side == "c":
+            return direct.job(*contexts, QUESTION, image, registry, ctx)  # type: ignore[misc]
+        _restore(llama, snapshot)
         if side == "a":
             return _engine_job(engine, timed, image)
-        if side == "b":
-            return direct.job(llama, llama, QUESTION, image, registry, ctx)
-        return direct.job(p.direct, drafter, QUESTION, image, registry, ctx)
+        return direct.job(llama, llama, QUESTION, image, registry, ctx)
 
     sides = ("a", "b", "c") if two_contexts else ("a", "b")
-    _warm_up(inputs, data_dir.with_name(data_dir.name + "-warm-up"))
-    if two_contexts:
-        run("c", 99)  # the drafter context is new: warm it (not counted)
     runs: dict[str, list[dict[str, float]]] = {s: [] for s in sides}
     for i in range(reps):
         order = ("a", "b") if i % 2 == 0 else ("b", "a")
@@ -118,7 +143,7 @@ def measure(p: Planners, inputs: Inputs, registry: Registry, ctx: ToolContext, d
     ]
     if two_contexts:
         c = runs["c"]
-        section.rows.append(Row("end to end", "plain script on 2 contexts (plan, draft), no RAM cache: wall",
+        section.rows.append(Row("end to end", "vs a plain script with plan and draft on 2 contexts, no RAM cache",
                                 f"{_med(a, 'wall_s'):.2f} s", f"{_med(c, 'wall_s'):.2f} s",
                                 round(_med(a, "wall_s") / _med(c, "wall_s"), 3)))
     return section
