@@ -14,18 +14,16 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from app.outcomes import OutcomeStore
 from app.policy_store import PolicyStore
 from graphs.policy import Policy
 from tests.fixtures.server import Server, running_server
+from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.timeout(180)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard.png"
 NO_WARM_UP = {"JIMOKU_WARM_UP": "0"}  # nothing here runs a model
 
@@ -89,31 +87,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab at 1366×768 that fails the test on any uncaught script error."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == [], f"script errors on the page: {errors}"
-
-
 def open_dashboard(page: Page, server: Server, key: str) -> None:
     """Sign in and wait for the first complete refresh (stats, policy and proposal answered)."""
-    page.goto(f"{server.url}/dashboard")
-    page.fill("#login-key", key)
-    page.press("#login-key", "Enter")
+    sign_in(page, key, f"{server.url}/dashboard")
     expect(page.locator("#status")).to_contain_text("updated")
 
 
@@ -173,9 +149,7 @@ def test_admin_sees_why_there_is_no_threshold_proposal(server: Server, page: Pag
         "too little history: 10 reviewed drafts, need at least 30")
 
 
-def test_empty_history_looks_intentional_and_the_review_page_links_here(
-    browser: Browser, page: Page, tmp_path: Path,
-) -> None:
+def test_empty_history_looks_intentional_and_the_review_page_links_here(page: Page, tmp_path: Path) -> None:
     with running_server(tmp_path / "data", extra_env=NO_WARM_UP) as empty:
         # Both pages are served the same way: same CSP and security headers.
         pages = [httpx.get(f"{empty.url}/{name}") for name in ("review", "dashboard")]
@@ -185,9 +159,7 @@ def test_empty_history_looks_intentional_and_the_review_page_links_here(
         assert "script-src 'self';" in pages[1].headers["content-security-policy"]
 
         # Signed in on the review page, the same tab reaches the dashboard without a second sign-in.
-        page.goto(f"{empty.url}/review")
-        page.fill("#login-key", empty.keys["reviewer"])
-        page.press("#login-key", "Enter")
+        sign_in(page, empty.keys["reviewer"], f"{empty.url}/review")
         page.click('a[href="/dashboard"]')
         expect(page.locator("#status")).to_contain_text("updated")
         expect(page.locator("#who-name")).to_have_text("test reviewer")

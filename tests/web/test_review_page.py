@@ -13,16 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.fixtures.images import render_nameplate
 from tests.fixtures.server import Server, running_server, wait_for_status
+from tests.web.conftest import sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "review-page.png"
 
 QUESTION = "Which model is on the plate, and how many people are in the photo?"
@@ -65,36 +63,10 @@ def jobs(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     }
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab at 1366×768 that fails the test on any uncaught script error."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == [], f"script errors on the page: {errors}"
-
-
 def awaiting_review(client: httpx.Client, job_id: str) -> dict:
     doc = wait_for_status(client, job_id, SETTLED, timeout=600)
     assert doc["status"] == "awaiting_review", f"job {job_id} is {doc['status']}: {doc['error']}"
     return doc
-
-
-def sign_in(page: Page, server: Server, key: str) -> None:
-    page.goto(f"{server.url}/review")
-    page.fill("#login-key", key)
-    page.press("#login-key", "Enter")
 
 
 def open_job(page: Page, job_id: str) -> None:
@@ -103,16 +75,14 @@ def open_job(page: Page, job_id: str) -> None:
 
 
 def test_only_reviewer_and_admin_keys_sign_in(server: Server, page: Page) -> None:
-    sign_in(page, server, server.keys["submitter"])
+    sign_in(page, server.keys["submitter"], f"{server.url}/review")
     expect(page.locator("#login-error")).to_contain_text("needs a reviewer or admin key")
     expect(page.locator("#app")).to_be_hidden()
 
-    page.fill("#login-key", "not-a-key")
-    page.press("#login-key", "Enter")
+    sign_in(page, "not-a-key")
     expect(page.locator("#login-error")).to_contain_text("not accepted")
 
-    page.fill("#login-key", server.keys["reviewer"])
-    page.press("#login-key", "Enter")
+    sign_in(page, server.keys["reviewer"])
     expect(page.locator("#who-name")).to_have_text("test reviewer")
     # The key lives in this tab's session storage until "log out" clears it.
     page.reload()
@@ -131,7 +101,7 @@ def test_review_a_job_with_boxes_edit_the_draft_and_approve(server: Server, jobs
     detections = [(d, s["result"]) for s in detect_steps for d in s["result"]["detections"]]
     assert detections, "the detector found nobody on bus.jpg"
 
-    sign_in(page, server, server.keys["reviewer"])
+    sign_in(page, server.keys["reviewer"], f"{server.url}/review")
     open_job(page, job_id)
 
     # Flags and confidence at the top, as the API has them.
@@ -196,7 +166,7 @@ def test_hostile_text_is_shown_as_text_and_a_held_job_cannot_be_decided(
     # Another reviewer holds the job: the page must say so and keep its buttons off.
     assert server.client("reviewer2").post(f"/v1/reviews/{job_id}/claim").status_code == 200
 
-    sign_in(page, server, server.keys["reviewer"])
+    sign_in(page, server.keys["reviewer"], f"{server.url}/review")
     item = page.locator(f'#queue-list [data-job-id="{job_id}"]')
     expect(item).to_contain_text(HOSTILE)
     expect(item).to_contain_text("held · second reviewer")

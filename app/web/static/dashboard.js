@@ -4,41 +4,22 @@
 // Like the review page, every server string (flag kinds, case kinds, pause reasons,
 // regular expressions) reaches the DOM as a text node through `el()`/`svg()` or
 // `textContent`; nothing here assigns innerHTML. The chart is plain SVG built node by node.
+// The DOM builder, the API call and the sign-in are shared with the review page (common.js).
 
-const KEY_STORAGE = "jimoku.reviewKey"; // shared with /review: one sign-in per tab
+import { $, api, ApiError, el, pct, plural, session, setUpSignIn } from "./common.js";
+
 const REFRESH_MS = 30_000;
 const MAX_DAYS = 30; // the chart shows at most this many calendar days
 const PROPOSAL_PRECISION = 0.98;
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-const $ = (id) => document.getElementById(id);
-
 const state = {
-  key: null,
-  me: null,
   proposalAllowed: true, // false after a 403: this key is not an admin's
   stats: null,
   refreshTimer: null,
 };
 
 // ---------------------------------------------------------------- helpers
-
-/** Build an element; string children become text nodes (never parsed as HTML). */
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v == null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "data") Object.assign(node.dataset, v);
-    else if (k === "style") Object.assign(node.style, v);
-    else node[k] = v; // DOM properties only: title, href, ...
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child == null || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
 
 /** An SVG element; attributes are set one by one, text children are text nodes. */
 function svg(tag, attrs = {}, ...children) {
@@ -55,9 +36,7 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
-const pct = (x) => (x == null ? "—" : `${Math.round(x * 100)}%`);
 const pct1 = (x) => (x == null ? "—" : `${(Math.round(x * 1000) / 10).toString()}%`);
-const plural = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
 /** Seconds as a person would say them: "42 s", "4 min", "1 h 5 min", "2 d 3 h". */
 function humanDuration(seconds) {
@@ -80,68 +59,16 @@ function addDays(day, n) {
   return d.toISOString().slice(0, 10);
 }
 
-class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-function describe(detail) {
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return detail.map((d) => d.msg ?? JSON.stringify(d)).join("; ");
-  return JSON.stringify(detail);
-}
-
-/** GET from the API with the signed-in key; errors carry the server's `detail`. */
-async function api(path) {
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${state.key}` } });
-  if (!res.ok) {
-    let detail = `${res.status} ${res.statusText}`;
-    try {
-      detail = describe((await res.json()).detail) || detail;
-    } catch {
-      /* not JSON: keep the status line */
-    }
-    if (res.status === 401 && path !== "/v1/me") signOut("Your key is no longer accepted. Sign in again.");
-    throw new ApiError(res.status, detail);
-  }
-  return res.json();
-}
-
 // ---------------------------------------------------------------- sign in / out
 
-async function signIn(key) {
-  state.key = key;
-  let me;
-  try {
-    me = await api("/v1/me");
-  } catch (e) {
-    state.key = null;
-    throw e.status === 401 ? new Error("That key was not accepted.") : e;
-  }
-  if (me.role !== "reviewer" && me.role !== "admin") {
-    state.key = null;
-    throw new Error(`This is a ${me.role} key; the dashboard needs a reviewer or admin key.`);
-  }
-  Object.assign(state, { me, proposalAllowed: true });
-  sessionStorage.setItem(KEY_STORAGE, key);
-  $("who-name").textContent = me.name;
-  $("who-role").textContent = me.role;
-  $("login").hidden = true;
-  $("app").hidden = false;
+async function onSignIn() {
+  state.proposalAllowed = true;
   await refresh();
 }
 
-function signOut(message = "") {
-  sessionStorage.removeItem(KEY_STORAGE);
+function onSignOut() {
   clearTimeout(state.refreshTimer);
-  Object.assign(state, { key: null, me: null, stats: null });
-  $("app").hidden = true;
-  $("login").hidden = false;
-  $("login-key").value = "";
-  $("login-error").textContent = message;
-  $("login-key").focus();
+  state.stats = null;
 }
 
 // ---------------------------------------------------------------- refresh
@@ -170,10 +97,10 @@ async function refresh() {
     renderProposal(prop);
     setStatus(`updated ${new Date().toLocaleTimeString()}`);
   } catch (e) {
-    if (!state.key) return;
+    if (!session.key) return;
     setStatus(`refresh failed: ${e.message}`, true);
   }
-  if (state.key) scheduleRefresh();
+  if (session.key) scheduleRefresh();
 }
 
 function setStatus(text, failed = false) {
@@ -377,16 +304,6 @@ function proposalTable(table, chosen) {
 // ---------------------------------------------------------------- wiring
 
 function init() {
-  $("login-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    $("login-error").textContent = "";
-    try {
-      await signIn($("login-key").value.trim());
-    } catch (e) {
-      $("login-error").textContent = e.message;
-    }
-  });
-  $("logout").addEventListener("click", () => signOut("Signed out."));
   // The chart is drawn to the card's width; redraw when the window changes size.
   let resizeTimer = null;
   window.addEventListener("resize", () => {
@@ -394,12 +311,9 @@ function init() {
     resizeTimer = setTimeout(() => state.stats && renderAutomation(state.stats.automation), 150);
   });
   document.addEventListener("visibilitychange", () => {
-    if (!document.hidden && state.key) refresh();
+    if (!document.hidden && session.key) refresh();
   });
-
-  const saved = sessionStorage.getItem(KEY_STORAGE);
-  if (!saved) return signOut();
-  signIn(saved).catch((e) => signOut(e.message));
+  setUpSignIn({ name: "the dashboard", onSignIn, onSignOut });
 }
 
 init();

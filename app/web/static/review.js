@@ -3,17 +3,15 @@
 // Every string that comes from the server (questions, OCR text, transcripts, flags, file
 // names) reaches the DOM as a text node through `el()` or `textContent`. Nothing in this
 // file assigns innerHTML, so a hostile question can only ever be displayed, never run.
+// The DOM builder, the API call and the sign-in are shared with the dashboard (common.js).
 
-const KEY_STORAGE = "jimoku.reviewKey";
+import { $, api, el, pct, plural, session, setUpSignIn } from "./common.js";
+
 const REFRESH_MS = 5000;
 const CLAIM_RENEW_MS = 60_000; // renew our claim when less than this is left on it
 const TOAST_MS = 9000;
 
-const $ = (id) => document.getElementById(id);
-
 const state = {
-  key: null,
-  me: null,
   queue: [],
   current: null, // the open job document
   claim: null, // our claim on the open job ({claimed_until}), or null
@@ -30,28 +28,8 @@ const state = {
 
 // ---------------------------------------------------------------- helpers
 
-/** Build an element; string children become text nodes (never parsed as HTML). */
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v == null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "data") Object.assign(node.dataset, v);
-    else if (k === "style") Object.assign(node.style, v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node[k] = v; // DOM properties only: title, href, type, disabled, ...
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child == null || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
-
-const pct = (x) => (x == null ? "—" : `${Math.round(x * 100)}%`);
 const level = (x) => (x == null ? "none" : x < 0.5 ? "low" : x < 0.8 ? "mid" : "high");
 const num = (x, d = 2) => (x == null ? "—" : Number(x).toFixed(d));
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function age(iso) {
   const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
@@ -67,41 +45,6 @@ const duration = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).to
 function clock(seconds) {
   const m = Math.floor(seconds / 60);
   return `${m}:${(seconds - m * 60).toFixed(1).padStart(4, "0")}`;
-}
-
-class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-function describe(detail) {
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return detail.map((d) => d.msg ?? JSON.stringify(d)).join("; ");
-  return JSON.stringify(detail);
-}
-
-/** Call the API with the reviewer's key; errors carry the server's `detail`. */
-async function api(path, { method = "GET", json, blob = false } = {}) {
-  const headers = { Authorization: `Bearer ${state.key}` };
-  let body;
-  if (json !== undefined) {
-    headers["Content-Type"] = "application/json";
-    body = JSON.stringify(json);
-  }
-  const res = await fetch(path, { method, headers, body });
-  if (!res.ok) {
-    let detail = `${res.status} ${res.statusText}`;
-    try {
-      detail = describe((await res.json()).detail) || detail;
-    } catch {
-      /* not JSON: keep the status line */
-    }
-    if (res.status === 401 && path !== "/v1/me") signOut("Your key is no longer accepted. Sign in again.");
-    throw new ApiError(res.status, detail);
-  }
-  return blob ? res.blob() : res.json();
 }
 
 /** An uploaded file as a blob: URL (the artifact route needs our header, <img> cannot send it). */
@@ -129,25 +72,7 @@ function toast(text, kind = "ok") {
 
 // ---------------------------------------------------------------- sign in / out
 
-async function signIn(key) {
-  state.key = key;
-  let me;
-  try {
-    me = await api("/v1/me");
-  } catch (e) {
-    state.key = null;
-    throw e.status === 401 ? new Error("That key was not accepted.") : e;
-  }
-  if (me.role !== "reviewer" && me.role !== "admin") {
-    state.key = null;
-    throw new Error(`This is a ${me.role} key; the review page needs a reviewer or admin key.`);
-  }
-  state.me = me;
-  sessionStorage.setItem(KEY_STORAGE, key);
-  $("who-name").textContent = me.name;
-  $("who-role").textContent = me.role;
-  $("login").hidden = true;
-  $("app").hidden = false;
+async function onSignIn() {
   const wanted = decodeURIComponent(location.hash.slice(1));
   await refreshQueue();
   scheduleRefresh();
@@ -155,17 +80,11 @@ async function signIn(key) {
   else openNext(null);
 }
 
-function signOut(message = "") {
-  sessionStorage.removeItem(KEY_STORAGE);
+function onSignOut() {
   clearTimeout(state.refreshTimer);
-  Object.assign(state, { key: null, me: null, queue: [], current: null, claim: null });
+  Object.assign(state, { queue: [], current: null, claim: null });
   state.token++;
   releaseBlobs();
-  $("app").hidden = true;
-  $("login").hidden = false;
-  $("login-key").value = "";
-  $("login-error").textContent = message;
-  $("login-key").focus();
 }
 
 // ---------------------------------------------------------------- queue
@@ -174,7 +93,7 @@ function scheduleRefresh() {
   clearTimeout(state.refreshTimer);
   state.refreshTimer = setTimeout(async () => {
     if (!document.hidden) await refreshQueue();
-    if (state.key) scheduleRefresh();
+    if (session.key) scheduleRefresh();
   }, REFRESH_MS);
 }
 
@@ -185,7 +104,7 @@ async function refreshQueue() {
     $("queue-status").textContent = `updated ${new Date().toLocaleTimeString()}`;
     $("queue-status").classList.remove("error");
   } catch (e) {
-    if (!state.key) return;
+    if (!session.key) return;
     $("queue-status").textContent = `refresh failed: ${e.message}`;
     $("queue-status").classList.add("error");
     return;
@@ -206,7 +125,7 @@ function renderQueue() {
   const list = $("queue-list");
   const openId = state.current?.id;
   // Rebuild only when something visible changed, so keyboard focus in the list survives refreshes.
-  const signature = JSON.stringify([state.me?.name, openId, state.queue, state.queue.map((q) => age(q.created_at))]);
+  const signature = JSON.stringify([session.me?.name, openId, state.queue, state.queue.map((q) => age(q.created_at))]);
   if (signature === state.queueSignature) return;
   state.queueSignature = signature;
   list.replaceChildren(
@@ -247,7 +166,7 @@ function renderQueue() {
 
 /** Another reviewer holds a live claim on this queue item. */
 function heldByOther(item) {
-  if (!item.claimed_by || item.claimed_by === state.me?.name) return false;
+  if (!item.claimed_by || item.claimed_by === session.me?.name) return false;
   return !item.claimed_until || Date.parse(item.claimed_until) > Date.now();
 }
 
@@ -689,16 +608,6 @@ function onKey(ev) {
 }
 
 function init() {
-  $("login-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    $("login-error").textContent = "";
-    try {
-      await signIn($("login-key").value.trim());
-    } catch (e) {
-      $("login-error").textContent = e.message;
-    }
-  });
-  $("logout").addEventListener("click", () => signOut("Signed out."));
   $("answer").addEventListener("input", updateButtons);
   $("reset-draft").addEventListener("click", () => {
     $("answer").value = state.current?.draft_answer ?? "";
@@ -708,10 +617,7 @@ function init() {
   $("btn-edit").addEventListener("click", () => decide("edit"));
   $("btn-reject").addEventListener("click", () => decide("reject"));
   document.addEventListener("keydown", onKey);
-
-  const saved = sessionStorage.getItem(KEY_STORAGE);
-  if (!saved) return signOut();
-  signIn(saved).catch((e) => signOut(e.message));
+  setUpSignIn({ name: "the review page", onSignIn, onSignOut });
 }
 
 init();
