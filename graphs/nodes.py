@@ -114,7 +114,7 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         {"role": "user", "content": DRAFT_USER.format(
             question=state["question"], facts="\n".join(f"- {f}" for f in facts), evidence=evidence)},
     ]
-    reply = json.loads(ctx.llm.complete(messages, schema=schema, max_tokens=300))
+    reply = json.loads(ctx.llm.complete(messages, schema=schema, max_tokens=300, purpose="draft"))
     answer = reply["answer"].strip()
     if not reply.get("answerable", True) and NOT_SHOWN.lower() not in answer.lower():
         answer = f"{NOT_SHOWN} the answer. {answer}"

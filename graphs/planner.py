@@ -115,7 +115,7 @@ def make_plan(
     if schema is None:
         notes.append("no registered tool reads any attached file")
     else:
-        reply = llm.complete(plan_messages(question, files, specs, ctx), schema=schema, max_tokens=400)
+        reply = llm.complete(plan_messages(question, files, specs, ctx), schema=schema, max_tokens=400, purpose="plan")
         raw_steps = json.loads(reply).get("steps", [])
     steps = normalise(raw_steps, files, registry, notes)
     return steps, notes

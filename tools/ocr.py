@@ -31,11 +31,13 @@ from tools.images import load_image
 from tools.pdf import PDFIUM_LOCK, open_pdf
 from tools.registry import FileKind, ToolResult, tool
 
-# Tesseract is a subprocess that inherits this environment. Built with OpenMP, it would
-# otherwise spin one thread per core for each page, fighting the other tools for the two
-# cores (and slower than one thread for small images). Tools never read environment
-# variables; this engine knob is only set, and only if the operator has not set it.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+# Tesseract runs through a wrapper that gives it one OpenMP thread: otherwise it spins a
+# thread per core for each page, fighting the other tools for the two cores (and slower
+# than one thread for small images). Only the child gets the limit; the service's own
+# OpenMP users (llama.cpp, torch) keep theirs.
+_ONE_THREAD = Path(__file__).parent / "bin" / "tesseract-one-thread"
+if os.access(_ONE_THREAD, os.X_OK):
+    pytesseract.pytesseract.tesseract_cmd = str(_ONE_THREAD)
 
 TIMEOUT_S = 120
 # Stop starting new Tesseract passes this long before the runner abandons the call, so a
