@@ -19,13 +19,21 @@ from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama_cpp loads, as graphs.llm does
+# Start llama.cpp's and torch's OpenMP runtimes first, as a plain script would: they read
+# OMP_THREAD_LIMIT once, when they load, and a tool module setting it at import (as
+# tools/ocr.py once did, for Tesseract) would cap the "direct" baselines too.
+import llama_cpp  # noqa: E402, F401
+import torch  # noqa: E402, F401
 
 from app.settings import Settings  # noqa: E402
 from app.tooling import load_registry  # noqa: E402
-from bench import cache, coldstart, concurrency, e2e, machine, planner, report, throughput, tools  # noqa: E402
+from bench import cache, coldstart, concurrency, e2e, machine, planner, report, threads, throughput, tools  # noqa: E402
 from bench.inputs import Inputs  # noqa: E402
 from bench.report import Row, Section  # noqa: E402
 from graphs.llm import LlamaConfig  # noqa: E402
+from graphs.planner import plan_messages  # noqa: E402
+from tools.context import ToolContext  # noqa: E402
+from tools.registry import Registry  # noqa: E402
 from tools import models  # noqa: E402
 
 
@@ -39,18 +47,24 @@ class Mode:
     window_s: float
     drain_s: float
     concurrency_reps: int
+    planner_cold_reps: int
     planner_warm_reps: int
-    cold_direct: bool
     after_draft: bool
     e2e_reps: int
-    two_contexts: bool
+    thread_tokens: int
+    thread_pairs: int
+    detect_default_threads: bool
+    balanced_plan: bool
 
 
 FULL = Mode("full", tool_reps=10, levels=(1, 4, 16), window_s=45, drain_s=150, concurrency_reps=3,
-            planner_warm_reps=4, cold_direct=True, after_draft=True, e2e_reps=4, two_contexts=True)
-QUICK = Mode("quick", tool_reps=2, levels=(1, 4), window_s=12, drain_s=60, concurrency_reps=1,
-             planner_warm_reps=2, cold_direct=False, after_draft=False, e2e_reps=1, two_contexts=False)
-ORDER = ["tools", "end to end", "concurrency", "cache", "planner", "throughput", "cold start"]
+            planner_cold_reps=2, planner_warm_reps=4, after_draft=True, e2e_reps=4,
+            thread_tokens=512, thread_pairs=2, detect_default_threads=True, balanced_plan=True)
+QUICK = Mode("quick", tool_reps=2, levels=(1, 4), window_s=10, drain_s=60, concurrency_reps=1,
+             planner_cold_reps=1, planner_warm_reps=1, after_draft=False, e2e_reps=1,
+             thread_tokens=0, thread_pairs=0, detect_default_threads=False, balanced_plan=False)
+ORDER = ["tools", "end to end", "concurrency", "cache", "planner", "service threads", "threads", "throughput",
+         "cold start"]
 
 
 def _log(message: str, t0: float) -> None:
@@ -76,6 +90,12 @@ def planner_config(settings: Settings) -> LlamaConfig:
                        n_threads=settings.planner_threads)
 
 
+def _plan_prompt(registry: Registry, ctx: ToolContext) -> str:
+    files = [{"id": "f1", "name": "plate.png", "kind": "image", "sha256": "", "path": ""}]
+    messages = plan_messages("What is the serial number on this plate?", files, list(registry), ctx)  # type: ignore[arg-type]
+    return "\n".join(m["content"] for m in messages)
+
+
 def run(mode: Mode, t0: float) -> list[Section]:
     """Every stage of `mode`; the sections they produced."""
     settings = Settings()
@@ -89,21 +109,37 @@ def run(mode: Mode, t0: float) -> list[Section]:
         server, cold = coldstart.start(tmp / "service")
         sections.append(cold)
         try:
-            _stage("tools", lambda: tools.measure(server, inputs, ctx, reps=mode.tool_reps), t0, sections)
+            _stage("tools", lambda: tools.measure(server, inputs, ctx, reps=mode.tool_reps,
+                                                  detect_default_threads=mode.detect_default_threads), t0, sections)
             _stage("cache", lambda: cache.measure(server, inputs), t0, sections)
+            _stage("service threads", lambda: threads.service_check(server, inputs), t0, sections)
             _stage("throughput", lambda: throughput.measure(server, inputs, levels=mode.levels, window_s=mode.window_s,
                                                             drain_s=mode.drain_s), t0, sections)
         finally:
             coldstart.stop(server)
-        _stage("concurrency", lambda: concurrency.measure(inputs, registry, ctx, reps=mode.concurrency_reps), t0, sections)
+        _stage("concurrency", lambda: concurrency.measure(inputs, registry, ctx, reps=mode.concurrency_reps,
+                                                              balanced=mode.balanced_plan), t0, sections)
+        if mode.thread_pairs:
+            _stage("threads", lambda: threads.measure(_plan_prompt(registry, ctx), tmp, tokens=mode.thread_tokens,
+                                                      memo=inputs.memo, pairs=mode.thread_pairs), t0, sections)
         _log("loading the planner", t0)
         model = planner.load(planner_config(settings))
-        _stage("planner", lambda: planner.measure(model, registry, ctx, warm_reps=mode.planner_warm_reps,
-                                                  cold_direct=mode.cold_direct, after_draft=mode.after_draft),
+        _stage("planner", lambda: planner.measure(model, registry, ctx, cold_reps=mode.planner_cold_reps,
+                                                  warm_reps=mode.planner_warm_reps,
+                                                  after_draft=mode.after_draft),
                t0, sections)
-        _stage("end to end", lambda: e2e.measure(model, inputs, registry, ctx, tmp / "engine", reps=mode.e2e_reps,
-                                                 two_contexts=mode.two_contexts), t0, sections)
+        _stage("end to end", lambda: e2e.measure(model, inputs, registry, ctx, tmp / "engine", reps=mode.e2e_reps),
+               t0, sections)
     return sorted(sections, key=lambda s: ORDER.index(s.name) if s.name in ORDER else len(ORDER))
+
+
+def document(sections: list[Section], mode: str, config: dict[str, object], started_at: datetime, t0: float,
+             monitor: machine.LoadMonitor) -> dict[str, object]:
+    """The results document: when, which mode, how long, on what machine under what load."""
+    return report.document(sections, {
+        "started_at": started_at.isoformat(timespec="seconds"), "mode": mode, "config": config,
+        "wall_s": round(time.perf_counter() - t0, 1), "machine": machine.describe(), "load": monitor.stop(),
+    })
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,10 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     monitor = machine.LoadMonitor()
     monitor.start()
     sections = run(mode, t0)
-    doc = report.document(sections, {
-        "started_at": started_at.isoformat(timespec="seconds"), "mode": mode.name, "config": asdict(mode),
-        "wall_s": round(time.perf_counter() - t0, 1), "machine": machine.describe(), "load": monitor.stop(),
-    })
+    doc = document(sections, mode.name, asdict(mode), started_at, t0, monitor)
     stem = started_at.strftime("%Y-%m-%d") + ("-quick" if args.quick else "")
     json_path, md_path = report.write(doc, args.out, stem)
     print(report.markdown(doc))

@@ -1,7 +1,7 @@
 """Cache: the same nameplate submitted twice as a job; the second job's OCR step is cached.
 
-The step's own `duration_ms` is not a measurement when cached: graphs/nodes.py:60 sets it
-to 0.0. So the cached step's real cost is measured two ways: the lookup itself
+The step's own `duration_ms` is not a measurement when cached: `graphs.nodes.execute` sets
+it to 0.0 on a hit. So the cached step's real cost is measured two ways: the lookup itself
 (`SqliteResultCache.get` on the service's database, the same key), and the execute
 node's wall time from the job's timestamps (`planned` → `executed`: checkpoint write,
 events, thread pool, lookup), an upper bound.
@@ -29,7 +29,8 @@ def submit(client: httpx.Client, question: str, path: Any) -> str:
     """POST /v1/jobs with one file; the job id."""
     response = client.post("/v1/jobs", data={"question": question},
                            files=[("files", (path.name, path.read_bytes()))])
-    response.raise_for_status()
+    if response.status_code != 202:
+        raise RuntimeError(f"POST /v1/jobs answered {response.status_code}: {response.text[:300]}")
     return response.json()["id"]
 
 
@@ -79,8 +80,8 @@ def measure(server: Server, inputs: Inputs) -> Section:
         "first": {"step": step1, "execute_node_ms": exec1, "job_wall_s": first["_wall_s"]},
         "second": {"step": step2, "execute_node_ms": exec2, "job_wall_s": second["_wall_s"]},
         "lookup_ms": lookups, "lookup_hit": hit is not None,
-    }, notes=["a cached step reports duration_ms 0.0 whatever the lookup cost (graphs/nodes.py:60): "
-              "the reported value is not a measurement; the rows below measure it"])
+    }, notes=["a cached step reports duration_ms 0.0 whatever the lookup cost (graphs.nodes.execute sets it "
+              "on a hit): the reported value is not a measurement; the rows below measure it"])
     section.rows += [
         Row("cache", "2nd job's OCR step: cached / reported duration_ms",
             f"{step2['cached']} / {step2['duration_ms']:.1f} ms", f"1st job: {step1['cached']} / {fmt_ms(step1['duration_ms'])}"),

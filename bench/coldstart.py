@@ -35,7 +35,7 @@ def _watch(url: str, started: float, stop: threading.Event, seen: dict[str, Any]
         stop.wait(POLL_S)
 
 
-def start(data_dir: Path, *, timeout_s: float = 300) -> tuple[Server, Section]:
+def start(data_dir: Path, *, timeout_s: float = 300, extra_env: dict[str, str] | None = None) -> tuple[Server, Section]:
     """Start the service; returns it (ready, with keys) and the cold-start section."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -44,7 +44,7 @@ def start(data_dir: Path, *, timeout_s: float = 300) -> tuple[Server, Section]:
     watcher = threading.Thread(target=_watch, args=(url, started, stop, seen), daemon=True)
     watcher.start()
     try:
-        server = start_server(data_dir, port=port, ready_timeout=timeout_s)
+        server = start_server(data_dir, port=port, ready_timeout=timeout_s, extra_env=extra_env)
     finally:
         watcher.join(10)
         stop.set()
@@ -56,7 +56,8 @@ def start(data_dir: Path, *, timeout_s: float = 300) -> tuple[Server, Section]:
         f"warm-up per model: {', '.join(f'{k} {v}' for k, v in warm.items()) or 'n/a'}"])
     section.rows.append(Row("cold start", "process start → /readyz 200 (planner, detector, Whisper loaded)",
                             f"{ready:.1f} s" if ready is not None else "-"))
-    section.rows.append(Row("cold start", "server RSS once ready, before any job", f"{memory.get('VmRSS', 0):,.0f} MB"))
+    section.rows.append(Row("cold start", "server RSS / PSS once ready, before any job",
+                            f"{memory.get('VmRSS', 0):,.0f} MB / {memory.get('Pss', 0):,.0f} MB"))
     return server, section
 
 

@@ -9,7 +9,6 @@ tokens and the difference in wall time is jimoku's orchestration.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,15 +21,6 @@ from tools.context import ToolContext
 from tools.registry import Registry
 
 PLAN_MAX_TOKENS, DRAFT_MAX_TOKENS = 400, 300  # as graphs.planner.make_plan and graphs.nodes.draft
-
-
-def load_llama(path: Path, *, n_ctx: int, n_threads: int, chat_format: str | None, seed: int = 7) -> Any:
-    """A `llama_cpp.Llama` with the parameters `graphs.llm.LlamaChatModel` uses (no RAM cache)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from llama_cpp import Llama
-
-    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                 chat_format=chat_format, seed=seed, verbose=False)
 
 
 def chat(llama: Any, messages: Sequence[dict[str, str]], schema: dict[str, Any] | None, max_tokens: int) -> dict[str, Any]:
@@ -64,13 +54,15 @@ def draft_request(question: str, steps: Sequence[dict[str, Any]], files: Sequenc
 
 
 def job(plan_llama: Any, draft_llama: Any, question: str, image: Path, registry: Registry,
-        ctx: ToolContext) -> dict[str, float]:
-    """Plan, run each planned tool in this thread, draft; seconds of each part and in all."""
+        ctx: ToolContext) -> dict[str, Any]:
+    """Plan, run each planned tool in this thread, draft; seconds of each part and in all,
+    and (prompt, completion) tokens of each LLM call."""
     started = time.perf_counter()
     files = [{"id": "f1", "name": image.name, "kind": "image", "sha256": "", "path": str(image)}]
     specs = list(registry)
     reply = chat(plan_llama, plan_messages(question, files, specs, ctx),  # type: ignore[arg-type]
                  plan_schema(specs, files), PLAN_MAX_TOKENS)  # type: ignore[arg-type]
+    usage = [reply["usage"]]
     planned = json.loads(reply["choices"][0]["message"]["content"])["steps"] or [{"tool": "ocr", "file": "f1"}]
     t_plan = time.perf_counter()
     steps = []
@@ -80,7 +72,8 @@ def job(plan_llama: Any, draft_llama: Any, question: str, image: Path, registry:
                       "confidence": result.confidence, "result": result.model_dump(mode="json"), "error": None})
     t_tools = time.perf_counter()
     messages, schema = draft_request(question, steps, files)
-    chat(draft_llama, messages, schema, DRAFT_MAX_TOKENS)
+    usage.append(chat(draft_llama, messages, schema, DRAFT_MAX_TOKENS)["usage"])
     done = time.perf_counter()
     return {"plan_s": t_plan - started, "tools_s": t_tools - t_plan, "draft_s": done - t_tools,
-            "wall_s": done - started, "steps": len(steps)}
+            "wall_s": done - started, "steps": len(steps),
+            "tokens": [(u["prompt_tokens"], u["completion_tokens"]) for u in usage]}

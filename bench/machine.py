@@ -90,10 +90,13 @@ def describe() -> dict[str, Any]:
 
 
 def process_memory_mb(pid: int) -> dict[str, float]:
-    """Peak (VmHWM) and current (VmRSS) resident memory of a process, in MB."""
+    """Peak (VmHWM) and current (VmRSS) resident memory of a process, and its proportional
+    share (Pss: a file page mapped twice, e.g. model weights opened by two llama.cpp
+    contexts, counts twice in RSS but once in Pss), in MB."""
     out: dict[str, float] = {}
-    for line in open(f"/proc/{pid}/status", encoding="utf-8"):
-        key, _, value = line.partition(":")
-        if key in ("VmHWM", "VmRSS"):
-            out[key] = round(int(value.split()[0]) / 1024, 1)
+    for name, keys in ((f"/proc/{pid}/status", ("VmHWM", "VmRSS")), (f"/proc/{pid}/smaps_rollup", ("Pss",))):
+        for line in open(name, encoding="utf-8"):
+            key, _, value = line.partition(":")
+            if key in keys:
+                out[key] = round(int(value.split()[0]) / 1024, 1)
     return out

@@ -7,6 +7,7 @@ anything else, because LangGraph re-runs the whole node when the job is resumed.
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,9 +57,10 @@ def execute(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         key = cache_key(spec.name, spec.version, attachment["sha256"], step["args"])
         ctx.emit(state["job_id"], "step_started", {"step": step["id"], "tool": step["tool"], "file": step["file"]})
         with ctx.single_flight.lock(key):
+            looked_up = time.perf_counter()
             cached = ctx.cache.get(key)
-            if cached is not None:
-                run = {**cached, "duration_ms": 0.0}
+            if cached is not None:  # the step took as long as the lookup
+                run = {**cached, "duration_ms": (time.perf_counter() - looked_up) * 1000}
             else:
                 run = run_tool(spec, Path(attachment["path"]), step["args"], ctx.tool_ctx).model_dump(mode="json")
                 if run["ok"]:
