@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from graphs.grounding import compute_facts
+from graphs.drafting import draft_facts
+from graphs.drafting import draft_request as build_draft_request
 from graphs.planner import plan_messages, plan_schema
-from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER
 from tools.context import ToolContext
 from tools.registry import Registry
 
@@ -33,24 +33,9 @@ def chat(llama: Any, messages: Sequence[dict[str, str]], schema: dict[str, Any] 
 
 def draft_request(question: str, steps: Sequence[dict[str, Any]], files: Sequence[dict[str, Any]]
                   ) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """The draft messages and schema, as graphs.nodes.draft builds them."""
-    step_ids = [s["step"] for s in steps if s["ok"]]
-    schema = {
-        "type": "object",
-        "properties": {
-            "answer": {"type": "string", "minLength": 1, "maxLength": 600},
-            "citations": {"type": "array", "items": {"enum": step_ids}, "maxItems": len(step_ids)},
-            "answerable": {"type": "boolean"},
-        },
-        "required": ["answer", "citations", "answerable"],
-    }
-    facts = compute_facts(steps, files)  # type: ignore[arg-type]
-    evidence = "\n".join(f"{s['step']} ({s['tool']} on {s['file']}): "
-                         + (s["summary"] if s["ok"] else f"ERROR {s['error']}") for s in steps)
-    messages = [{"role": "system", "content": DRAFT_SYSTEM},
-                {"role": "user", "content": DRAFT_USER.format(
-                    question=question, facts="\n".join(f"- {f}" for f in facts), evidence=evidence)}]
-    return messages, schema
+    """The draft messages and schema, exactly as graphs.nodes.draft builds them."""
+    facts = draft_facts(question, steps, files)  # type: ignore[arg-type]
+    return build_draft_request(question, steps, facts)  # type: ignore[arg-type]
 
 
 def job(plan_llama: Any, draft_llama: Any, question: str, image: Path, registry: Registry,

@@ -19,10 +19,11 @@ from langgraph.types import interrupt
 from graphs.cache import cache_key
 from graphs.consistency import conflicts, confidence, count_mismatch, tool_flags
 from graphs.context import GraphContext
-from graphs.grounding import compute_facts, unsupported_claims
+from graphs.drafting import draft_facts, draft_request
+from graphs.grounding import unsupported_claims
 from graphs.planner import make_plan
 from graphs.policy import route as route_job
-from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER, NOT_SHOWN
+from graphs.prompts import NOT_SHOWN
 from graphs.state import Flag, JobState, PlanStep, Review, StepResult
 from tools.runner import run_tool
 
@@ -88,34 +89,13 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Write the answer from the step results and code-computed facts only, citing steps."""
     ctx = runtime.context
     steps = state["steps"]
-    # Disagreements found in code are facts too, so the draft does not paper over them.
-    disagreements = conflicts(steps) + count_mismatch(state["question"], steps)
-    facts = compute_facts(steps, state["files"]) + [
-        f"{'the evidence disagrees' if f['kind'] != 'uncertain_match' else 'probably the same value'}: "
-        f"{f['message']} (steps {', '.join(f['steps'])})" for f in disagreements]
+    facts = draft_facts(state["question"], steps, state["files"])
     if not any(s["ok"] for s in steps):
         answer = f"{NOT_SHOWN} anything: no tool produced a result for these files."
         ctx.emit(state["job_id"], "drafted", {"draft_answer": answer})
         return {"facts": facts, "draft_answer": answer, "citations": [], "timestamps": _stamp(state, "drafted")}
+    messages, schema = draft_request(state["question"], steps, facts)
     step_ids = [s["step"] for s in steps if s["ok"]]
-    schema = {
-        "type": "object",
-        "properties": {
-            "answer": {"type": "string", "minLength": 1, "maxLength": 600},
-            "citations": {"type": "array", "items": {"enum": step_ids}, "maxItems": len(step_ids)},
-            "answerable": {"type": "boolean"},
-        },
-        "required": ["answer", "citations", "answerable"],
-    }
-    evidence = "\n".join(
-        f"{s['step']} ({s['tool']} on {s['file']}): " + (s["summary"] if s["ok"] else f"ERROR {s['error']}")
-        for s in steps
-    )
-    messages = [
-        {"role": "system", "content": DRAFT_SYSTEM},
-        {"role": "user", "content": DRAFT_USER.format(
-            question=state["question"], facts="\n".join(f"- {f}" for f in facts), evidence=evidence)},
-    ]
     reply = json.loads(ctx.llm.complete(messages, schema=schema, max_tokens=300, purpose="draft"))
     answer = reply["answer"].strip()
     if not reply.get("answerable", True) and NOT_SHOWN.lower() not in answer.lower():
