@@ -3,9 +3,9 @@
     .venv/bin/python -m tests.reliability.soak [--minutes 10] [--rate 6]
 
 Submits `rate` jobs per minute from 4 clients, with a mix of nameplates, memos and
-people photos, approves what reaches review, and at the end checks that every accepted
-job reached review or a final state, none twice, and that the server's memory stayed
-bounded. Prints one JSON summary line. Not part of the README test command (too long).
+people photos, lets the queue drain, and reports whether every accepted job reached
+review or a final state, none twice, and how the server's memory moved. Prints one JSON
+summary line. Not part of the README test command (too long).
 """
 
 from __future__ import annotations
