@@ -23,7 +23,7 @@ from graphs.drafting import draft_facts, draft_request
 from graphs.grounding import unsupported_claims
 from graphs.planner import make_plan
 from graphs.policy import route as route_job
-from graphs.prompts import NOT_SHOWN
+from graphs.prompts import NOT_SHOWN, REVISE
 from graphs.state import Flag, JobState, PlanStep, Review, StepResult
 from tools.runner import run_tool
 
@@ -96,13 +96,25 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         return {"facts": facts, "draft_answer": answer, "citations": [], "timestamps": _stamp(state, "drafted")}
     messages, schema = draft_request(state["question"], steps, facts)
     step_ids = [s["step"] for s in steps if s["ok"]]
-    reply = json.loads(ctx.llm.complete(messages, schema=schema, max_tokens=300, purpose="draft"))
+    raw = ctx.llm.complete(messages, schema=schema, max_tokens=300, purpose="draft")
+    reply = json.loads(raw)
+    revisions = 0
+    problems = unsupported_claims(reply["answer"], steps, facts)
+    if problems:
+        # One second chance: tell the model what it stated without evidence. The check
+        # node still flags whatever the revised answer gets wrong.
+        retry = [*messages, {"role": "assistant", "content": raw},
+                 {"role": "user", "content": REVISE.format(problems="\n".join(f"- {p}" for p in problems))}]
+        revised = json.loads(ctx.llm.complete(retry, schema=schema, max_tokens=300, purpose="draft"))
+        if len(unsupported_claims(revised["answer"], steps, facts)) < len(problems):
+            reply, revisions = revised, 1
     answer = reply["answer"].strip()
     if not reply.get("answerable", True) and NOT_SHOWN.lower() not in answer.lower():
         answer = f"{NOT_SHOWN} the answer. {answer}"
     citations = list(dict.fromkeys(c for c in reply.get("citations", []) if c in step_ids))
-    ctx.emit(state["job_id"], "drafted", {"draft_answer": answer, "citations": citations})
-    return {"facts": facts, "draft_answer": answer, "citations": citations, "timestamps": _stamp(state, "drafted")}
+    ctx.emit(state["job_id"], "drafted", {"draft_answer": answer, "citations": citations, "revisions": revisions})
+    return {"facts": facts, "draft_answer": answer, "citations": citations, "draft_revisions": revisions,
+            "timestamps": _stamp(state, "drafted")}
 
 
 def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:

@@ -49,4 +49,9 @@ Tool results:
 
 Answer as JSON: {{"answer": "...", "citations": ["s1", ...], "answerable": true|false}}."""
 
+REVISE = """These statements in your answer are not supported by the tool results or facts:
+{problems}
+Answer again using only the facts and tool results. If they do not contain the answer,
+set "answerable" to false and say "The evidence does not show ..."."""
+
 NOT_SHOWN = "The evidence does not show"

@@ -97,6 +97,8 @@ class JobState(JobInput, total=False):
     facts: list[str]
     """Facts computed in code from the evidence, given to the draft as facts."""
     draft_answer: str
+    draft_revisions: int
+    """1 when the first draft stated something unsupported and was asked again."""
     citations: list[str]
     flags: list[Flag]
     confidence: float

@@ -183,3 +183,25 @@ def test_invalid_review_decision_is_refused(reg: Registry, tmp_path: Path, files
         validate_decision({"decision": "reject"})
     with pytest.raises(ValueError, match="must be"):
         validate_decision({"decision": "maybe"})
+
+
+def test_a_draft_with_unsupported_claims_is_asked_again(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    invented = {"answer": "The machine is blue and weighs 350 kg.", "citations": ["s1"], "answerable": True}
+    honest = {"answer": "The evidence does not show the weight.", "citations": [], "answerable": False}
+    graph, ctx, llm = make(reg, tmp_path, [plan, invented, honest])
+    out = run(graph, ctx, {"job_id": "j", "question": "How heavy is it?", "files": files[:1]})
+    retry_messages, _ = llm.calls[2]
+    assert retry_messages[-1]["role"] == "user" and "'350'" in retry_messages[-1]["content"]
+    assert "'blue'" in retry_messages[-1]["content"]
+    assert out["draft_revisions"] == 1 and out["draft_answer"].startswith("The evidence does not show")
+    assert "unsupported_claim" not in {f["kind"] for f in out["flags"]}
+
+
+def test_a_revision_that_is_no_better_is_not_taken(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    invented = {"answer": "It weighs 350 kg.", "citations": ["s1"], "answerable": True}
+    graph, ctx, _ = make(reg, tmp_path, [plan, invented, invented])
+    out = run(graph, ctx, {"job_id": "j", "question": "How heavy is it?", "files": files[:1]})
+    assert out["draft_revisions"] == 0 and out["draft_answer"] == "It weighs 350 kg."
+    assert "unsupported_claim" in {f["kind"] for f in out["flags"]}
