@@ -79,7 +79,7 @@ def norm_code(value: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", value.upper())
 
 
-_CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*(?![A-Za-z0-9])")
+_CODE = re.compile(r"(?<![A-Za-z0-9.])(?=[A-Za-z0-9./-]*\d)[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+|(?<=\d)\.\d+)*(?![A-Za-z0-9])")
 
 
 def codes(text: str) -> list[str]:
@@ -139,8 +139,11 @@ def sources(steps: Sequence[StepResult]) -> list[Source]:
     for s in steps:
         if not s["ok"] or not s["result"]:
             continue
+        # A tool without a `text` field (a plugin's gauge reading, say) speaks through its summary.
         text = s["result"].get("text")
-        if isinstance(text, str) and text.strip():
+        if not isinstance(text, str) or not text.strip():
+            text = "" if isinstance(s["result"].get("counts"), dict) else s.get("summary") or ""
+        if text.strip():
             if s["tool"] == "asr":
                 text = spoken_to_text(text)
             out.append(Source(s["step"], s["tool"], s["file"], text))

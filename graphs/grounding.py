@@ -44,6 +44,9 @@ def compute_facts(steps: Sequence[StepResult], files: Sequence[Attachment]) -> l
             facts.append(f"{where}: {_count_sentence(counts)}")
             continue
         text = (result.get("text") or "").strip()
+        if not text and "text" not in result and s["summary"].strip():
+            facts.append(f"{where}: reported: \"{_clip(s['summary'])}\"")
+            continue
         if not text:
             facts.append(f"{where}: found nothing ({'; '.join(result.get('warnings') or []) or 'empty result'})")
             continue

@@ -114,3 +114,13 @@ def test_misheard_letters_are_an_uncertain_match_not_a_conflict() -> None:
     # Two printed sources get no such leniency: one letter off is a conflict.
     (flag,) = conflicts([plate, step("s2", "ocr", text="SERIAL NO. BR-2290-G")])
     assert flag["kind"] == "conflict"
+
+
+def test_a_tool_without_text_speaks_through_its_summary() -> None:
+    gauge = StepResult(step="s1", tool="pressure_gauge", file="f1", ok=True, summary="The needle points at 4.2 bar.",
+                       confidence=0.9, result={"summary": "The needle points at 4.2 bar.", "bar": 4.2},
+                       error=None, error_kind=None, duration_ms=1.0, cached=False)
+    facts = compute_facts([gauge], [{"id": "f1", "name": "g.png", "kind": "image", "sha256": "", "path": ""}])
+    assert facts == ['s1 (pressure_gauge on f1 "g.png"): reported: "The needle points at 4.2 bar."']
+    assert unsupported_claims("The gauge shows 4.2 bar.", [gauge], facts) == []
+    assert unsupported_claims("The gauge shows 5.1 bar.", [gauge], facts) == ["the value '5.1' appears in no tool result"]
