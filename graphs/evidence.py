@@ -9,7 +9,7 @@ every code and number in a draft against the evidence it cites.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graphs.state import StepResult
@@ -179,8 +179,3 @@ COLOURS = {"red", "green", "blue", "yellow", "orange", "purple", "black", "white
            "brown", "pink", "silver", "gold", "赤", "青", "緑", "黄色", "黒", "白"}
 FALL_WORDS = re.compile(r"\b(fallen|fell|falling|collapsed|lying on the (?:floor|ground)|has fallen|down on the floor)\b", re.I)
 NEGATION = re.compile(r"\b(no one|nobody|no person|none|not|no\b|without|neither)", re.I)
-
-
-def corpus(items: Iterable[str]) -> str:
-    """All evidence text as one normalised blob for "does this value appear" checks."""
-    return " ".join(items)

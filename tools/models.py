@@ -16,7 +16,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,15 +221,6 @@ def status(key: str, model_dir: Path) -> ModelStatus:
     )
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _stamp_path(target: Path) -> Path:
     return target.with_name(target.name + ".verified")
 
@@ -250,11 +240,3 @@ def _stamp_ok(target: Path, sha256: str) -> bool:
     except (OSError, ValueError):
         return False
     return stamp == {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def copy_if_missing(src: Path, dst: Path) -> Path:
-    """Copy a small companion file (e.g. a tokenizer config) next to the model once."""
-    if not dst.exists():
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
-    return dst
