@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +19,12 @@ class EventBus:
     `call_soon_threadsafe`. Listeners (plain callables) see every event, e.g. metrics.
     """
 
-    def __init__(self, history: int = 200) -> None:
-        self._history: dict[str, deque[Event]] = defaultdict(lambda: deque(maxlen=history))
+    def __init__(self, history: int = 200, jobs: int = 2000) -> None:
+        # Only the most recent `jobs` jobs keep their events, so a service that runs for
+        # months does not grow without bound; an older job's stream starts from its status.
+        self._history: OrderedDict[str, deque[Event]] = OrderedDict()
+        self._history_len = history
+        self._history_jobs = jobs
         self._subscribers: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]]] = defaultdict(list)
         self._listeners: list[Callable[[str, Event], None]] = []
         self._lock = threading.Lock()
@@ -35,6 +39,10 @@ class EventBus:
         with self._lock:
             self._seq += 1
             item: Event = {"seq": self._seq, "event": event, "data": data}
+            if job_id not in self._history:
+                self._history[job_id] = deque(maxlen=self._history_len)
+                while len(self._history) > self._history_jobs:
+                    self._history.popitem(last=False)
             self._history[job_id].append(item)
             subscribers = list(self._subscribers.get(job_id, ()))
         for loop, queue in subscribers:
