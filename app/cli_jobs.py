@@ -17,11 +17,6 @@ def _engine() -> Engine:
     return Engine(get_settings())
 
 
-def job_document(engine: Engine, job_id: str) -> dict[str, Any]:
-    """The job as one JSON document (what `--json` prints)."""
-    return engine.document(job_id)
-
-
 def _print(doc: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -62,7 +57,7 @@ def ask(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     job = engine.run(job.id)
-    _print(job_document(engine, job.id), as_json)
+    _print(engine.document(job.id), as_json)
     if job.status == "failed":
         raise typer.Exit(1)
 
@@ -96,7 +91,7 @@ def review(
     except (Conflict, JobRejected) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    _print(job_document(engine, job.id), as_json)
+    _print(engine.document(job.id), as_json)
 
 
 def jobs(status: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from langgraph.types import Command
 
 from app.artifacts import ArtifactStore
-from app.jobs import FINAL, Conflict, JobRow, JobStore, utcnow
+from app.jobs import FINAL, JobRow, JobStore, utcnow
 from app.outcomes import OutcomeStore
 from app.policy_store import PolicyStore
 from app.settings import Settings

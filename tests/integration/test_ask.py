@@ -35,11 +35,9 @@ def nameplate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask(engine: Engine, question: str, *files: Path, auto_approve: bool = False) -> dict:
-    from app.cli_jobs import job_document
-
     job = engine.submit(question, [(f, f.name) for f in files], auto_approve=auto_approve)
     engine.run(job.id)
-    return job_document(engine, job.id)
+    return engine.document(job.id)
 
 
 def planned(doc: dict) -> set[tuple[str, str]]:

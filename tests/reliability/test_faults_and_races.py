@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from app.engine import Engine, JobRejected
+from app.engine import Engine
 from app.jobs import Conflict
 from app.settings import Settings
 from graphs.llm import ScriptedChatModel
