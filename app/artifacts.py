@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 _CHUNK = 1024 * 1024
@@ -32,9 +33,12 @@ class ArtifactStore:
         target = self.path_for(sha)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{sha}.{os.getpid()}.tmp")
+            # A temp name of its own per call: threads of one process store the same file at once.
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{sha}.", suffix=".tmp")
+            tmp = Path(name)
             try:
-                shutil.copyfile(source, tmp)
+                with open(fd, "wb") as out, Path(source).open("rb") as src:
+                    shutil.copyfileobj(src, out, _CHUNK)
                 os.replace(tmp, target)
             finally:
                 tmp.unlink(missing_ok=True)
