@@ -1,4 +1,10 @@
-"""Uploaded files, stored once by content (sha256) under the data folder."""
+"""Uploaded files, stored once by content (sha256).
+
+On one machine they are files under the data folder. With PostgreSQL (several machines)
+the bytes are also kept in the `artifacts` table (bytea; an upload is already capped by
+`max_upload_bytes`), and the files folder becomes each machine's local copy, filled on
+first use: a worker on another machine reads the upload it needs from the database.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from app.jobs import utcnow
 
 _CHUNK = 1024 * 1024
 
@@ -14,14 +23,31 @@ _CHUNK = 1024 * 1024
 class ArtifactStore:
     """`put` a file, get its sha256; the same bytes are stored once."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, db: Any = None) -> None:
         self.root = Path(root)
+        self.db = db
+        """A database that keeps the bytes too (PostgreSQL), or None (files only)."""
 
     def path_for(self, sha256: str) -> Path:
-        """Where the artifact with this digest lives (it may not exist)."""
+        """Where the artifact with this digest lives locally (it may not exist)."""
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             raise ValueError("not a sha256 hex digest")
         return self.root / sha256[:2] / sha256
+
+    def local_path(self, sha256: str) -> Path:
+        """The artifact as a local file, copied from the database first if this machine lacks it.
+
+        Raises FileNotFoundError when it exists nowhere."""
+        target = self.path_for(sha256)
+        if target.is_file() or self.db is None:
+            if not target.is_file():
+                raise FileNotFoundError(f"no artifact {sha256}")
+            return target
+        row = self.db.one("SELECT data FROM artifacts WHERE sha256 = ?", (sha256,))
+        if row is None:
+            raise FileNotFoundError(f"no artifact {sha256}")
+        self._write_atomically(target, lambda out: out.write(bytes(row[0])))
+        return target
 
     def put(self, source: Path) -> tuple[str, Path]:
         """Copy `source` in (atomically); returns (sha256, stored path)."""
@@ -32,14 +58,24 @@ class ArtifactStore:
         sha = digest.hexdigest()
         target = self.path_for(sha)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # A temp name of its own per call: threads of one process store the same file at once.
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{sha}.", suffix=".tmp")
-            tmp = Path(name)
-            try:
-                with open(fd, "wb") as out, Path(source).open("rb") as src:
+            def copy(out: Any) -> None:
+                with Path(source).open("rb") as src:
                     shutil.copyfileobj(src, out, _CHUNK)
-                os.replace(tmp, target)
-            finally:
-                tmp.unlink(missing_ok=True)
+            self._write_atomically(target, copy)
+        if self.db is not None and self.db.one("SELECT 1 FROM artifacts WHERE sha256 = ?", (sha,)) is None:
+            self.db.write("INSERT INTO artifacts (sha256, size, data, created_at) VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT (sha256) DO NOTHING", (sha, target.stat().st_size, target.read_bytes(), utcnow()))
         return sha, target
+
+    @staticmethod
+    def _write_atomically(target: Path, write: Any) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # A temp name of its own per call: threads of one process store the same file at once.
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        tmp = Path(name)
+        try:
+            with open(fd, "wb") as out:
+                write(out)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)

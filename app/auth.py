@@ -10,12 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
-import threading
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+from app.db import Database, as_database
 from app.jobs import utcnow
 
 
@@ -41,26 +40,19 @@ def _hash(key: str) -> str:
 
 
 class KeyStore:
-    """API keys in SQLite."""
+    """API keys in the database."""
 
-    def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
-            "hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"
-        )
-        self._lock = threading.Lock()
+    def __init__(self, db: Database | Path) -> None:
+        self.db = as_database(db)
 
     def create(self, role: Role, name: str) -> tuple[str, str]:
         """A new key; returns (id, key). The key itself is never stored or shown again."""
         key_id = secrets.token_hex(4)
         key = f"jmk_{key_id}_{secrets.token_urlsafe(32)}"
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO api_keys (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                (key_id, name, role.name, _hash(key), utcnow()),
-            )
+        self.db.write(
+            "INSERT INTO api_keys (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            (key_id, name, role.name, _hash(key), utcnow()),
+        )
         return key_id, key
 
     def verify(self, key: str) -> Principal | None:
@@ -68,36 +60,24 @@ class KeyStore:
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != "jmk":
             return None
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT id, name, role, hash FROM api_keys WHERE id = ? AND revoked_at IS NULL", (parts[1],)
-            ).fetchone()
+        row = self.db.one("SELECT id, name, role, hash FROM api_keys WHERE id = ? AND revoked_at IS NULL", (parts[1],))
         if row is None or not hmac.compare_digest(row[3], _hash(key)):
             return None
         return Principal(key_id=row[0], name=row[1], role=Role[row[2]])
 
     def list(self) -> list[dict[str, str | None]]:
         """Keys without secrets: id, name, role, created, revoked."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at"
-            ).fetchall()
+        rows = self.db.all("SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at")
         return [dict(zip(("id", "name", "role", "created_at", "revoked_at"), r, strict=True)) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a key; False when there is no such active key."""
-        with self._lock:
-            cur = self._conn.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (utcnow(), key_id)
-            )
-        return cur.rowcount > 0
+        return self.db.write("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                             (utcnow(), key_id)) > 0
 
     def has_admin(self) -> bool:
         """True when an active admin key exists."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1"
-            ).fetchone()
+        row = self.db.one("SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1")
         return row is not None
 
 

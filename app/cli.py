@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from app import cli_eval, cli_jobs, cli_policy
+from app import cli_db, cli_eval, cli_jobs, cli_policy
+from app.db import database_for
 from app.settings import Settings, get_settings
 from app.tooling import load_registry
 from tools import models
@@ -29,6 +30,8 @@ app.command()(cli_jobs.resume)
 app.add_typer(cli_policy.policy_app, name="policy")
 app.command()(cli_policy.export)
 app.command("eval")(cli_eval.evaluate)
+app.add_typer(cli_db.db_app, name="db")
+app.command()(cli_db.worker)
 
 
 def _settings() -> Settings:
@@ -143,7 +146,7 @@ def keys_create(
     if role not in Role.__members__:
         typer.echo(f"error: role must be one of {', '.join(Role.__members__)}", err=True)
         raise typer.Exit(2)
-    store = KeyStore(_settings().data_dir / "jimoku.db")
+    store = KeyStore(database_for(_settings()))
     key_id, key = store.create(Role[role], name or f"{role} key")
     typer.echo(f"created {role} key {key_id}; store it now, it is not shown again:", err=True)
     typer.echo(key)
@@ -154,7 +157,7 @@ def keys_list() -> None:
     """List keys (never their secrets)."""
     from app.auth import KeyStore
 
-    for k in KeyStore(_settings().data_dir / "jimoku.db").list():
+    for k in KeyStore(database_for(_settings())).list():
         typer.echo(f"{k['id']}  {k['role']:<10} {k['name']:<24} created {k['created_at']}"
                    + (f" revoked {k['revoked_at']}" if k["revoked_at"] else ""))
 
@@ -164,7 +167,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) ->
     """Revoke a key."""
     from app.auth import KeyStore
 
-    if not KeyStore(_settings().data_dir / "jimoku.db").revoke(key_id):
+    if not KeyStore(database_for(_settings())).revoke(key_id):
         typer.echo(f"error: no active key {key_id}", err=True)
         raise typer.Exit(1)
 
@@ -181,7 +184,7 @@ def serve(
 
     settings = _settings()
     key_file = settings.data_dir / "admin.key"
-    key = ensure_admin_key(KeyStore(settings.data_dir / "jimoku.db"), key_file)
+    key = ensure_admin_key(KeyStore(database_for(settings)), key_file)
     if key is not None:
         # Printed to the terminal once, never logged; it is also kept (mode 0600) in key_file.
         typer.echo(f"First start: an admin API key was created and saved to {key_file}:\n{key}")

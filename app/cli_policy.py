@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from app.db import Database, database_for
 from app.outcomes import OutcomeStore
 from app.policy_store import PolicyStore
 from app.settings import get_settings
@@ -16,8 +17,8 @@ from graphs.policy import propose_threshold
 policy_app = typer.Typer(help="The review policy: show, change, propose a threshold.", no_args_is_help=True)
 
 
-def _db() -> Path:
-    return get_settings().data_dir / "jimoku.db"
+def _db() -> Database:
+    return database_for(get_settings())
 
 
 @policy_app.command("show")

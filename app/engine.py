@@ -8,28 +8,35 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
 from app.artifacts import ArtifactStore
+from app.db import database_for
+from app.events import EventLog
 from app.jobs import FINAL, JobRow, JobStore, utcnow
 from app.outcomes import OutcomeStore
 from app.policy_store import PolicyStore
 from app.settings import Settings
 from app.tooling import load_registry
-from graphs.cache import SingleFlight, SqliteResultCache
+from graphs.cache import DatabaseResultCache, SingleFlight
+from graphs.checkpointers import postgres_checkpointer, sqlite_checkpointer
 from graphs.context import EventSink, GraphContext
-from graphs.graph import build_graph, sqlite_checkpointer
+from graphs.graph import build_graph
 from graphs.llm import ChatModel, LlamaChatModel, LlamaConfig
 from graphs.state import Attachment
 from tools import models
 from tools.errors import ToolInputError
 from tools.files import sniff_kind
 from tools.validate import validate_file
+
+if TYPE_CHECKING:
+    from app.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +48,21 @@ class JobRejected(ValueError):
 class Engine:
     """One per process: the job store, artifacts, checkpointer, graph and (lazily) the LLM."""
 
-    def __init__(self, settings: Settings, *, llm: ChatModel | None = None, emit: EventSink | None = None) -> None:
+    def __init__(self, settings: Settings, *, llm: ChatModel | None = None, emit: EventSink | None = None,
+                 queue: JobQueue | None = None) -> None:
         self.settings = settings
-        db = settings.data_dir / "jimoku.db"
-        self.jobs = JobStore(db)
-        self.artifacts = ArtifactStore(settings.data_dir / "artifacts")
-        self.graph = build_graph(sqlite_checkpointer(db))
-        self.cache = SqliteResultCache(db)
-        self.policies = PolicyStore(db)
-        self.outcomes = OutcomeStore(db)
+        self.db = database_for(settings)
+        self.distributed = self.db.dialect == "postgres"
+        """PostgreSQL: jobs run on `jimoku worker` processes (procrastinate), on any machine."""
+        self.queue = queue
+        self.jobs = JobStore(self.db)
+        self.artifacts = ArtifactStore(settings.data_dir / "artifacts", self.db if self.distributed else None)
+        self.graph = build_graph(postgres_checkpointer(settings.database_url) if self.distributed  # type: ignore[arg-type]
+                                 else sqlite_checkpointer(settings.data_dir / "jimoku.db"))
+        self.cache = DatabaseResultCache(self.db)
+        self.policies = PolicyStore(self.db)
+        self.outcomes = OutcomeStore(self.db)
+        self.events = EventLog(self.db)
         self.registry = load_registry(settings)
         self.tool_ctx = settings.tool_context()
         self._llm = llm
@@ -59,7 +72,8 @@ class Engine:
         self._running_lock = threading.Lock()
 
     def emit(self, job_id: str, event: str, data: dict[str, Any]) -> None:
-        """Tell listeners (SSE streams, metrics) about a job's progress."""
+        """Write a job's progress to the event log, then tell this process's listeners (SSE, metrics)."""
+        self.events.append(job_id, event, data)
         if self._emit is not None:
             self._emit(job_id, event, data)
 
@@ -75,11 +89,10 @@ class Engine:
 
     def context(self) -> GraphContext:
         """The runtime context every node gets."""
-        ctx = GraphContext(llm=self.llm, registry=self.registry, tool_ctx=self.tool_ctx, cache=self.cache,
-                           single_flight=self._single_flight, policy=self.policies.current)
-        if self._emit is not None:
-            ctx.emit = self._emit
-        return ctx
+        return GraphContext(llm=self.llm, registry=self.registry, tool_ctx=self.tool_ctx, cache=self.cache,
+                            single_flight=self._single_flight, policy=self.policies.current, emit=self.emit,
+                            artifact_path=lambda a: self.artifacts.local_path(a["sha256"]),
+                            run_elsewhere=self.queue.run_elsewhere if self.queue else None)
 
     def submit(self, question: str, files: Sequence[tuple[Path, str]], *, auto_approve: bool = False,
                submitted_by: str | None = None, submitter_key: str | None = None) -> JobRow:
@@ -104,6 +117,8 @@ class Engine:
             attachments.append(Attachment(id=f"f{i}", name=name, kind=kind.value, sha256=sha, path=str(stored)))
         job = self.jobs.create(question, list(attachments), auto_approve, submitted_by, submitter_key)
         self.emit(job.id, "queued", {"status": "queued"})
+        if self.queue is not None:
+            self.queue.defer_job(job.id)  # if this fails, the workers' sweeper queues it later
         return job
 
     def _config(self, job_id: str) -> dict[str, Any]:
@@ -119,10 +134,21 @@ class Engine:
                 return self.jobs.get(job_id)
             self._running.add(job_id)
         try:
-            return self._run(job_id)
+            with self._exclusive(job_id) as mine:
+                return self._run(job_id) if mine else self.jobs.get(job_id)
         finally:
             with self._running_lock:
                 self._running.discard(job_id)
+
+    @contextmanager
+    def _exclusive(self, job_id: str) -> Iterator[bool]:
+        """Across machines, one process at a time works on a job (a PostgreSQL advisory lock,
+        freed by the server if the process dies); on one machine the in-process set suffices."""
+        if not self.distributed:
+            yield True
+            return
+        with self.db.session_lock(f"jimoku-job:{job_id}") as mine:  # type: ignore[attr-defined]
+            yield mine
 
     def _run(self, job_id: str) -> JobRow:
         job = self.jobs.get(job_id)
@@ -160,7 +186,18 @@ class Engine:
         except ValueError as exc:
             raise JobRejected(str(exc)) from None
         self.jobs.record_decision(job_id, decision)
+        if self.queue is not None:  # a worker resumes the graph; the decision is safe in the database
+            self.queue.defer_decision(job_id)
+            return self.jobs.get(job_id)
         return self._apply_decision(job_id, decision)
+
+    def apply_recorded_decision(self, job_id: str) -> JobRow:
+        """Apply the decision recorded on a job, if it is not applied yet (a worker's task)."""
+        recorded = self.jobs.decision(job_id)
+        if recorded is None or recorded.applied:
+            return self.jobs.get(job_id)
+        with self._exclusive(job_id) as mine:
+            return self._apply_decision(job_id, recorded.decision) if mine else self.jobs.get(job_id)
 
     def _apply_decision(self, job_id: str, decision: dict[str, Any]) -> JobRow:
         config = self._config(job_id)

@@ -1,64 +1,81 @@
-"""Job progress events, for SSE streams and metrics, from worker threads to the event loop."""
+"""Job progress events: kept in the database (the audit log), and pushed to listeners.
+
+Every event is a row in `job_events` (job, event, data, which worker, when), so a job's
+history survives restarts and is readable from any API process, whichever worker or
+machine ran the job. SSE streams read that table; inside one process they are also woken
+at once by `EventBus`, and across machines they poll it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import socket
 import threading
-from collections import OrderedDict, defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from app.db import Database
+from app.jobs import utcnow
+
 Event = dict[str, Any]
 TERMINAL = {"finalized", "failed"}
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+"""Who wrote an event: host and process, so the audit log says where each step ran."""
+
+
+class EventLog:
+    """The `job_events` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def append(self, job_id: str, event: str, data: dict[str, Any]) -> None:
+        self.db.write("INSERT INTO job_events (job_id, event, data, worker, at) VALUES (?, ?, ?, ?, ?)",
+                      (job_id, event, json.dumps(data, ensure_ascii=False, default=str), WORKER, utcnow()))
+
+    def since(self, job_id: str, after: int = 0) -> list[Event]:
+        """The job's events with an id above `after`, oldest first."""
+        rows = self.db.all("SELECT id, event, data, worker, at FROM job_events WHERE job_id = ? AND id > ? "
+                           "ORDER BY id", (job_id, after))
+        return [{"seq": r[0], "event": r[1], "data": json.loads(r[2]), "worker": r[3], "at": r[4]} for r in rows]
 
 
 class EventBus:
-    """Keeps each job's recent events and hands new ones to subscribers.
+    """Hands each event to listeners (metrics) and wakes SSE streams of this process.
 
     `emit` is called from worker threads; subscribers are asyncio queues, fed with
-    `call_soon_threadsafe`. Listeners (plain callables) see every event, e.g. metrics.
+    `call_soon_threadsafe`.
     """
 
-    def __init__(self, history: int = 200, jobs: int = 2000) -> None:
-        # Only the most recent `jobs` jobs keep their events, so a service that runs for
-        # months does not grow without bound; an older job's stream starts from its status.
-        self._history: OrderedDict[str, deque[Event]] = OrderedDict()
-        self._history_len = history
-        self._history_jobs = jobs
-        self._subscribers: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]]] = defaultdict(list)
+    def __init__(self) -> None:
+        self._subscribers: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]]] = defaultdict(list)
         self._listeners: list[Callable[[str, Event], None]] = []
         self._lock = threading.Lock()
-        self._seq = 0
 
     def listen(self, listener: Callable[[str, Event], None]) -> None:
-        """Call `listener(job_id, event)` for every event."""
+        """Call `listener(job_id, event)` for every event emitted in this process."""
         self._listeners.append(listener)
 
     def emit(self, job_id: str, event: str, data: dict[str, Any]) -> None:
-        """Record and deliver one event."""
+        """Deliver one event (it is already in the log)."""
         with self._lock:
-            self._seq += 1
-            item: Event = {"seq": self._seq, "event": event, "data": data}
-            if job_id not in self._history:
-                self._history[job_id] = deque(maxlen=self._history_len)
-                while len(self._history) > self._history_jobs:
-                    self._history.popitem(last=False)
-            self._history[job_id].append(item)
             subscribers = list(self._subscribers.get(job_id, ()))
         for loop, queue in subscribers:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            loop.call_soon_threadsafe(queue.put_nowait, event)
         for listener in self._listeners:
-            listener(job_id, item)
+            listener(job_id, {"event": event, "data": data})
 
-    def subscribe(self, job_id: str) -> tuple[list[Event], asyncio.Queue[Event]]:
-        """(events so far, queue of the ones to come); call from the event loop."""
-        queue: asyncio.Queue[Event] = asyncio.Queue()
+    def subscribe(self, job_id: str) -> asyncio.Queue[str]:
+        """A queue that gets the name of each new event of the job; call from the event loop."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
         with self._lock:
-            past = list(self._history.get(job_id, ()))
             self._subscribers[job_id].append((asyncio.get_running_loop(), queue))
-        return past, queue
+        return queue
 
-    def unsubscribe(self, job_id: str, queue: asyncio.Queue[Event]) -> None:
+    def unsubscribe(self, job_id: str, queue: asyncio.Queue[str]) -> None:
         """Stop delivering to `queue`."""
         with self._lock:
             self._subscribers[job_id] = [(lp, q) for lp, q in self._subscribers.get(job_id, []) if q is not queue]

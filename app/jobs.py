@@ -1,6 +1,6 @@
 """The job table: one row per job, so that none is lost and each has a clear status.
 
-The graph's own state lives in the LangGraph checkpointer (same SQLite file); this
+The graph's own state lives in the LangGraph checkpointer (same database); this
 table is the index a person (or the worker, after a restart) reads: what exists, in what
 state, who holds it for review, and why it failed. Reviewer decisions are written here
 first (one row per job, so a second decision cannot be recorded) and then applied to
@@ -11,13 +11,13 @@ the next start.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from app.db import Database, as_database
 
 STATUSES = ("queued", "running", "awaiting_review", "approved", "rejected", "failed")
 FINAL = ("approved", "rejected", "failed")
@@ -61,48 +61,20 @@ class Conflict(Exception):
     """The action lost a race or came too late (HTTP 409); the message says why."""
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, status TEXT NOT NULL, question TEXT NOT NULL, files TEXT NOT NULL,
-    auto_approve INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, submitted_by TEXT,
-    claimed_by TEXT, claimed_until TEXT, awaiting_since TEXT, submitter_key TEXT);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
-CREATE TABLE IF NOT EXISTS decisions (
-    job_id TEXT PRIMARY KEY REFERENCES jobs(id), decision TEXT NOT NULL,
-    recorded_at TEXT NOT NULL, applied INTEGER NOT NULL DEFAULT 0);
-"""
-
-
 class JobStore:
-    """Jobs in SQLite (WAL; safe across threads of one process and across processes)."""
+    """Jobs in SQLite (WAL; safe across threads and processes) or PostgreSQL (many machines)."""
 
-    def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(_SCHEMA)
-        self._migrate()
-        self._lock = threading.Lock()
-
-    def _migrate(self) -> None:
-        """Columns added after the first release, added to older databases in place."""
-        have = {row[1] for row in self._conn.execute("PRAGMA table_info(jobs)")}
-        for column in ("submitter_key",):
-            if column not in have:
-                self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
+    def __init__(self, db: Database | Path) -> None:
+        self.db = as_database(db)
 
     def _one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        with self._lock:
-            return self._conn.execute(query, args).fetchone()
+        return self.db.one(query, args)
 
     def _all(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._conn.execute(query, args).fetchall()
+        return self.db.all(query, args)
 
     def _write(self, query: str, args: tuple[Any, ...] = ()) -> int:
-        with self._lock:
-            return self._conn.execute(query, args).rowcount
+        return self.db.write(query, args)
 
     # --- jobs -------------------------------------------------------------------------
 
@@ -121,8 +93,8 @@ class JobStore:
 
     def key_submitted(self, key_id: str, sha256: str) -> bool:
         """True when a job submitted with this key holds the artifact `sha256`."""
-        row = self._one("SELECT 1 FROM jobs WHERE submitter_key = ? AND instr(files, ?) > 0 LIMIT 1",
-                        (key_id, f'"sha256": "{sha256}"'))
+        row = self._one("SELECT 1 FROM jobs WHERE submitter_key = ? AND files LIKE ? LIMIT 1",
+                        (key_id, f'%"sha256": "{sha256}"%'))
         return row is not None
 
     def get(self, job_id: str) -> JobRow:
@@ -207,7 +179,7 @@ class JobStore:
         try:
             self._write("INSERT INTO decisions (job_id, decision, recorded_at) VALUES (?, ?, ?)",
                         (job_id, json.dumps(decision, ensure_ascii=False), now))
-        except sqlite3.IntegrityError:
+        except self.db.integrity_error:
             raise Conflict(f"job {job_id} has already been decided") from None
 
     def mark_applied(self, job_id: str) -> None:

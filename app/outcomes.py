@@ -8,29 +8,17 @@ Threshold proposals, the automation dashboard and the JSONL export read this tab
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outcomes (
-    job_id TEXT PRIMARY KEY, finished_at TEXT NOT NULL, status TEXT NOT NULL, decision TEXT,
-    reviewer TEXT, confidence REAL, case_kind TEXT, flags TEXT NOT NULL, route TEXT, audit INTEGER NOT NULL,
-    draft_unchanged INTEGER, awaiting_since TEXT, decided_at TEXT, record TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS outcomes_finished ON outcomes (finished_at);
-"""
-
+from app.db import Database, as_database
 
 class OutcomeStore:
     """Finished jobs, for statistics and export."""
 
-    def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, db: Database | Path) -> None:
+        self.db = as_database(db)
 
     def record(self, doc: dict[str, Any], *, awaiting_since: str | None, finished_at: str) -> None:
         """Store a final job document (idempotent: the first record of a job wins)."""
@@ -40,22 +28,19 @@ class OutcomeStore:
         unchanged = None if decision is None else int(decision in ("approve", "auto_approve"))
         export = {k: doc.get(k) for k in ("id", "question", "files", "steps", "facts", "draft_answer", "citations",
                                           "flags", "confidence", "final_answer", "review", "routing", "status")}
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR IGNORE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc["id"], finished_at, doc["status"], decision, review.get("reviewer"), doc.get("confidence"),
-                 routing.get("case_kind"), json.dumps([f["kind"] for f in doc.get("flags", [])]),
-                 routing.get("route"), int(bool(routing.get("audit"))), unchanged, awaiting_since,
-                 review.get("at"), json.dumps(export, ensure_ascii=False)),
-            )
+        self.db.write(
+            "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+            (doc["id"], finished_at, doc["status"], decision, review.get("reviewer"), doc.get("confidence"),
+             routing.get("case_kind"), json.dumps([f["kind"] for f in doc.get("flags", [])]),
+             routing.get("route"), int(bool(routing.get("audit"))), unchanged, awaiting_since,
+             review.get("at"), json.dumps(export, ensure_ascii=False)),
+        )
 
     def reviewed_history(self) -> list[tuple[float, bool]]:
         """(confidence, approved unchanged) of drafts a person decided on."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT confidence, draft_unchanged FROM outcomes WHERE decision IN ('approve', 'edit', 'reject') "
-                "AND confidence IS NOT NULL"
-            ).fetchall()
+        rows = self.db.all(
+            "SELECT confidence, draft_unchanged FROM outcomes WHERE decision IN ('approve', 'edit', 'reject') "
+            "AND confidence IS NOT NULL")
         return [(float(c), bool(u)) for c, u in rows]
 
     def export(self, *, since: str | None = None) -> list[dict[str, Any]]:
@@ -64,17 +49,14 @@ class OutcomeStore:
         if since:
             query += " AND finished_at >= ?"
             args.append(since)
-        with self._lock:
-            rows = self._conn.execute(query + " ORDER BY finished_at", args).fetchall()
+        rows = self.db.all(query + " ORDER BY finished_at", tuple(args))
         return [json.loads(r[0]) for r in rows]
 
     def stats(self) -> dict[str, Any]:
         """Automation ratio per day, audit precision, review turnaround, most frequent flags."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT substr(finished_at, 1, 10), decision, audit, draft_unchanged, awaiting_since, decided_at, flags "
-                "FROM outcomes WHERE decision IS NOT NULL ORDER BY finished_at"
-            ).fetchall()
+        rows = self.db.all(
+            "SELECT substr(finished_at, 1, 10), decision, audit, draft_unchanged, awaiting_since, decided_at, flags "
+            "FROM outcomes WHERE decision IS NOT NULL ORDER BY finished_at")
         days: dict[str, Counter[str]] = {}
         audits = audits_agreed = 0
         turnaround: list[float] = []

@@ -4,56 +4,37 @@ disagreement) is a new row, so what decided any past job can be looked up."""
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
+from app.db import Database, as_database
 from app.jobs import utcnow
 from graphs.policy import Policy
 
 
 class PolicyStore:
-    """Policies in SQLite; the highest version is in force."""
+    """Policies in the database; the highest version is in force."""
 
-    def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS policies (version INTEGER PRIMARY KEY, body TEXT NOT NULL, "
-            "changed_by TEXT NOT NULL, reason TEXT, created_at TEXT NOT NULL)"
-        )
-        self._lock = threading.Lock()
+    def __init__(self, db: Database | Path) -> None:
+        self.db = as_database(db)
 
     def current(self) -> tuple[Policy, int]:
         """The policy in force and its version (version 0: the built-in default)."""
-        with self._lock:
-            row = self._conn.execute("SELECT body, version FROM policies ORDER BY version DESC LIMIT 1").fetchone()
+        row = self.db.one("SELECT body, version FROM policies ORDER BY version DESC LIMIT 1")
         return (Policy.model_validate_json(row[0]), row[1]) if row else (Policy(), 0)
 
     def put(self, policy: Policy, *, changed_by: str, reason: str | None = None) -> int:
         """Store a new version; returns its number."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM policies").fetchone()
-                version = row[0] + 1
-                self._conn.execute(
-                    "INSERT INTO policies (version, body, changed_by, reason, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (version, policy.model_dump_json(), changed_by, reason, utcnow()),
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self.db.transaction(lock="policies") as tx:
+            row = tx.one("SELECT COALESCE(MAX(version), 0) FROM policies")
+            version = int(row[0]) + 1  # type: ignore[index]
+            tx.write("INSERT INTO policies (version, body, changed_by, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (version, policy.model_dump_json(), changed_by, reason, utcnow()))
         return version
 
     def history(self) -> list[dict[str, Any]]:
         """Every version, newest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT version, body, changed_by, reason, created_at FROM policies ORDER BY version DESC"
-            ).fetchall()
+        rows = self.db.all("SELECT version, body, changed_by, reason, created_at FROM policies ORDER BY version DESC")
         return [{"version": v, "policy": json.loads(b), "changed_by": c, "reason": r, "created_at": t}
                 for v, b, c, r, t in rows]
 

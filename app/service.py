@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.auth import KeyStore
@@ -34,16 +35,21 @@ class Service:
     def build(cls, settings: Settings) -> Service:
         """Wire the parts (no thread is started yet)."""
         events = EventBus()
-        engine = Engine(settings, emit=events.emit)
+        queue = None
+        if settings.database_url:  # jobs go to `jimoku worker` processes through procrastinate
+            from app.queue import JobQueue, make_app
+
+            queue = JobQueue(make_app(settings.database_url).open())
+        engine = Engine(settings, emit=events.emit, queue=queue)
         metrics = Metrics(engine.jobs)
         events.listen(metrics.on_event)
         return cls(
             settings=settings,
             engine=engine,
-            keys=KeyStore(settings.data_dir / "jimoku.db"),
+            keys=KeyStore(engine.db),
             events=events,
             metrics=metrics,
-            workers=WorkerPool(engine, workers=settings.workers),
+            workers=WorkerPool(engine, workers=0 if engine.distributed else settings.workers),
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
         )
 
@@ -60,7 +66,9 @@ class Service:
         if not self.settings.warm_up:
             self.ready.set()
             return
-        steps = {"planner": lambda: self.engine.llm.load()}  # type: ignore[attr-defined]
+        steps: dict[str, Callable[[], object]] = {}
+        if not self.engine.distributed:  # with PostgreSQL the planner runs in `jimoku worker`
+            steps["planner"] = lambda: self.engine.llm.load()  # type: ignore[attr-defined]
         for spec in self.engine.registry:
             hook = getattr(__import__(spec.func.__module__, fromlist=["_"]), "warm_up", None)
             if callable(hook):

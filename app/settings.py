@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     review_claim_minutes: int = 15
     warm_up: bool = True
     """Load the planner and tools at start, so /readyz means ready to answer fast."""
+    database_url: str | None = None
+    """A `postgresql://` URL to run on several machines (jobs, keys, checkpoints, artifacts and the
+    queue in PostgreSQL); unset: the SQLite file `jimoku.db` in the data folder, workers in-process."""
+    worker_heartbeat_seconds: float = 5.0
+    """How often a `jimoku worker` tells PostgreSQL it is alive."""
+    worker_stalled_seconds: float = 30.0
+    """A worker silent this long is taken for dead: its jobs go to another worker."""
+    step_wait_seconds: float = 600.0
+    """How long a job waits for a worker of another resource class to take one of its tool steps."""
     host: str = "127.0.0.1"
     port: int = 8088
 

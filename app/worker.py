@@ -28,7 +28,10 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Recover what a previous process left, then start the threads."""
+        """Recover what a previous process left, then start the threads (none with PostgreSQL:
+        there, `jimoku worker` processes run the jobs and their sweeper recovers)."""
+        if self.engine.distributed:
+            return
         requeued = self.engine.jobs.requeue_running()
         if requeued:
             log.warning("re-queued %d job(s) left running by a stopped process: %s", len(requeued), requeued)

@@ -2,7 +2,7 @@
 
 The step's own `duration_ms` is not a measurement when cached: `graphs.nodes.execute` sets
 it to 0.0 on a hit. So the cached step's real cost is measured two ways: the lookup itself
-(`SqliteResultCache.get` on the service's database, the same key), and the execute
+(`DatabaseResultCache.get` on the service's database, the same key), and the execute
 node's wall time from the job's timestamps (`planned` → `executed`: checkpoint write,
 events, thread pool, lookup), an upper bound.
 """
@@ -19,7 +19,8 @@ import httpx
 from bench.inputs import QUESTION, Inputs
 from bench.report import Row, Section
 from bench.stats import fmt_ms
-from graphs.cache import SqliteResultCache, cache_key
+from app.db import as_database
+from graphs.cache import DatabaseResultCache, cache_key
 from tests.fixtures.server import Server
 
 TARGET_MS = 10.0
@@ -68,7 +69,7 @@ def measure(server: Server, inputs: Inputs) -> Section:
     plan_step = next(p for p in second["plan"] if p["id"] == step2["step"])
     version = next(t["version"] for t in client.get("/v1/tools").json()["data"] if t["name"] == "ocr")
     key = cache_key("ocr", version, second["files"][0]["sha256"], plan_step["args"])
-    store = SqliteResultCache(server.data_dir / "jimoku.db")
+    store = DatabaseResultCache(as_database(server.data_dir / "jimoku.db"))
     lookups = []
     for _ in range(50):
         started = time.perf_counter()
@@ -85,7 +86,7 @@ def measure(server: Server, inputs: Inputs) -> Section:
     section.rows += [
         Row("cache", "2nd job's OCR step: cached / reported duration_ms",
             f"{step2['cached']} / {step2['duration_ms']:.1f} ms", f"1st job: {step1['cached']} / {fmt_ms(step1['duration_ms'])}"),
-        Row("cache", "lookup (SqliteResultCache.get, same key), median of 50", f"{lookup_ms:.2f} ms",
+        Row("cache", "lookup (DatabaseResultCache.get, same key), median of 50", f"{lookup_ms:.2f} ms",
             target=f"≤ {TARGET_MS:.0f} ms", met=hit is not None and lookup_ms <= TARGET_MS),
         Row("cache", "execute node wall (planned → executed timestamps)", f"{exec2:.1f} ms",
             f"1st job (tool ran): {fmt_ms(exec1)}", target=f"≤ {TARGET_MS:.0f} ms", met=exec2 <= TARGET_MS),

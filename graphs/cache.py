@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
-from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -56,28 +54,18 @@ class MemoryResultCache:
         self._data[key] = value
 
 
-class SqliteResultCache:
-    """Cache in a SQLite file, shared by every process on the machine."""
+class DatabaseResultCache:
+    """Cache in the service's database (SQLite or PostgreSQL), shared by every process
+    using it: on several machines, a result one worker computed is found by all."""
 
-    def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS tool_results (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-        )
-        self._conn.commit()
-        self._lock = threading.Lock()
+    def __init__(self, db: Any) -> None:
+        self.db = db  # an app.db.Database (graphs/ does not import app/)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM tool_results WHERE key = ?", (key,)).fetchone()
+        row = self.db.one("SELECT value FROM tool_results WHERE key = ?", (key,))
         return json.loads(row[0]) if row else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO tool_results (key, value) VALUES (?, ?)",
-                (key, json.dumps(value, ensure_ascii=False)),
-            )
-            self._conn.commit()
+        self.db.write("INSERT INTO tool_results (key, value) VALUES (?, ?) "
+                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                      (key, json.dumps(value, ensure_ascii=False)))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from graphs.cache import MemoryResultCache, ResultCache, SingleFlight
 from graphs.llm import ChatModel
 from graphs.policy import Policy
 from tools.context import ToolContext
-from tools.registry import Registry
+from tools.registry import Registry, ToolSpec
 
 EventSink = Callable[[str, str, dict[str, Any]], None]
 """`emit(job_id, event, data)`: progress for SSE streams and logs."""
@@ -18,6 +19,14 @@ EventSink = Callable[[str, str, dict[str, Any]], None]
 
 def _no_events(job_id: str, event: str, data: dict[str, Any]) -> None:
     return None
+
+
+def _attachment_path(attachment: dict[str, Any]) -> Path:
+    return Path(attachment["path"])
+
+
+RemoteRunner = Callable[[ToolSpec, dict[str, Any], dict[str, Any], str], "dict[str, Any] | None"]
+"""`run_elsewhere(spec, attachment, args, cache_key)` → the tool run as a dict, or None."""
 
 
 def _default_policy() -> tuple[Policy, int]:
@@ -40,3 +49,8 @@ class GraphContext:
     """A tool result below this confidence is flagged."""
     policy: Callable[[], tuple[Policy, int]] = _default_policy
     """The current review policy and its version (read when a job is routed)."""
+    artifact_path: Callable[[dict[str, Any]], Path] = _attachment_path
+    """The local file of an attachment (a worker on another machine fetches it first)."""
+    run_elsewhere: RemoteRunner | None = None
+    """Runs a step on a worker of the tool's resource class when this process does not
+    serve that class (scale-out); returns None to run it here."""

@@ -7,11 +7,7 @@ process killed mid-run, continues from its last checkpoint after a restart.
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
@@ -36,16 +32,6 @@ builder.add_edge("check", "route")
 builder.add_edge("route", "review")
 builder.add_edge("review", "finalize")
 builder.add_edge("finalize", END)
-
-
-def sqlite_checkpointer(path: Path) -> SqliteSaver:
-    """A checkpointer in a SQLite file (WAL, so readers do not block the writer)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteSaver(conn)
-    saver.setup()
-    return saver
 
 
 def build_graph(checkpointer: BaseCheckpointSaver) -> CompiledStateGraph:

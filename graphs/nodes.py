@@ -10,7 +10,6 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -63,7 +62,9 @@ def execute(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
             if cached is not None:  # the step took as long as the lookup
                 run = {**cached, "duration_ms": (time.perf_counter() - looked_up) * 1000}
             else:
-                run = run_tool(spec, Path(attachment["path"]), step["args"], ctx.tool_ctx).model_dump(mode="json")
+                remote = ctx.run_elsewhere(spec, attachment, step["args"], key) if ctx.run_elsewhere else None
+                run = remote if remote is not None else run_tool(
+                    spec, ctx.artifact_path(attachment), step["args"], ctx.tool_ctx).model_dump(mode="json")
                 if run["ok"]:
                     ctx.cache.put(key, run)
         result = StepResult(

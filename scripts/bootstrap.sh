@@ -12,10 +12,10 @@ log() { printf '\033[1mbootstrap:\033[0m %s\n' "$*" >&2; }
 
 # 1. System packages: OCR engine + languages, audio decoding, a Japanese font; unless
 #    --runtime (the Docker image), also the speech synthesisers and the browser the tests
-#    use to make and check fixtures.
+#    use to make and check fixtures, and the PostgreSQL server the scale-out tests start.
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-jpn ffmpeg fonts-noto-cjk sqlite3)
 if [ "${1:-}" != "--runtime" ]; then
-  APT_PACKAGES+=(fonts-dejavu-core flite espeak-ng chromium)
+  APT_PACKAGES+=(fonts-dejavu-core flite espeak-ng chromium postgresql)
 fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from app.settings import Settings
+from tests.fixtures.postgres import Postgres, running_postgres
 from tools.context import ToolContext
 from tools.plugins import load_plugins
 from tools.registry import REGISTRY, Registry
@@ -25,3 +28,19 @@ def registry() -> Registry:
     """The process registry with the built-in tools loaded through the entry-point path."""
     load_plugins()
     return REGISTRY
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One private PostgreSQL server for the whole run (each test gets its own database)."""
+    with running_postgres() as pg:
+        yield pg
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Run a test on both backends, as LangGraph tests its checkpointers: None is the embedded
+    SQLite file; otherwise a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres").new_database()

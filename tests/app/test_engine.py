@@ -1,4 +1,4 @@
-"""The engine over real SQLite: submit checks, failures with reasons, retries bounded."""
+"""The engine over real SQLite and real PostgreSQL: submit checks, failures with reasons, retries bounded."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ DRAFT = {"answer": "Serial AX-4471-B.", "citations": ["s1"], "answerable": True}
 
 
 @pytest.fixture
-def make_engine(tmp_path: Path, registry: Any) -> Callable[[list[Any]], Engine]:
+def make_engine(tmp_path: Path, registry: Any, database_url: str | None) -> Callable[[list[Any]], Engine]:
     def make(replies: list[Any]) -> Engine:
-        return Engine(Settings(data_dir=tmp_path / "data"), llm=ScriptedChatModel(list(replies)))
+        return Engine(Settings(data_dir=tmp_path / "data", database_url=database_url),
+                      llm=ScriptedChatModel(list(replies)))
 
     return make
 

@@ -15,7 +15,8 @@ from langgraph.types import Command
 
 from graphs.cache import MemoryResultCache
 from graphs.context import GraphContext
-from graphs.graph import build_graph, sqlite_checkpointer
+from graphs.checkpointers import sqlite_checkpointer
+from graphs.graph import build_graph
 from graphs.llm import ScriptedChatModel
 from tools.context import ToolContext
 from tools.registry import Registry, ToolResult, tool

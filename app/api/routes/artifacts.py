@@ -18,12 +18,16 @@ def get_artifact(sha256: str, engine: EngineDep, principal: Submitter) -> FileRe
     files of jobs it submitted (others answer 404, as if absent)."""
     sha256 = sha256.lower()
     try:
-        path = engine.artifacts.path_for(sha256)
+        engine.artifacts.path_for(sha256)
     except ValueError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not a sha256 digest") from None
     allowed = principal.role >= Role.reviewer or engine.jobs.key_submitted(principal.key_id, sha256)
-    if not allowed or not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no artifact {sha256}")
+    try:
+        if not allowed:
+            raise FileNotFoundError(sha256)
+        path = engine.artifacts.local_path(sha256)
+    except FileNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no artifact {sha256}") from None
     guess = filetype.guess(str(path))
     media = guess.mime if guess else "application/octet-stream"
     # nosniff + attachment-free inline: the browser shows images/audio but never runs them as HTML.

@@ -20,6 +20,7 @@ from app.jobs import FINAL
 from app.uploads import disk_error, safe_name, save_upload
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+_POLL = 0.5
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED,
@@ -93,30 +94,30 @@ async def job_events(job_id: str, service: ServiceDep, _: Submitter) -> AsyncIte
         job = service.engine.jobs.get(job_id)
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
-    past, queue = service.events.subscribe(job_id)
+    queue = service.events.subscribe(job_id)
     try:
-        seen = 0
-        for item in past:
-            seen = item["seq"]
-            yield ServerSentEvent(event=item["event"], data=item["data"], id=str(item["seq"]))
-            if item["event"] in TERMINAL:
-                return
-        # Events from before a restart are gone: say where the job stands now.
-        job = service.engine.jobs.get(job_id)
-        if not past or job.status in FINAL:
+        seen, quiet = 0, 0.0
+        past = await run_in_threadpool(service.engine.events.since, job_id)
+        if not past:  # a job from before the event log: say where it stands
             yield ServerSentEvent(event="status", data={"status": job.status, "error": job.error})
             if job.status in FINAL:
                 return
         while True:
+            for item in past:
+                seen = item["seq"]
+                yield ServerSentEvent(event=item["event"], data=item["data"], id=str(item["seq"]))
+                if item["event"] in TERMINAL:
+                    return
+            # Woken at once by this process's workers; events written by workers on other
+            # machines are found by reading the log again every `_POLL` seconds.
             try:
-                item = await asyncio.wait_for(queue.get(), timeout=15)
+                await asyncio.wait_for(queue.get(), timeout=_POLL)
+                quiet = 0.0
             except TimeoutError:
-                yield ServerSentEvent(comment="keep-alive")
-                continue
-            if item["seq"] <= seen:
-                continue
-            yield ServerSentEvent(event=item["event"], data=item["data"], id=str(item["seq"]))
-            if item["event"] in TERMINAL:
-                return
+                quiet += _POLL
+                if quiet >= 15:
+                    quiet = 0.0
+                    yield ServerSentEvent(comment="keep-alive")
+            past = await run_in_threadpool(service.engine.events.since, job_id, seen)
     finally:
         service.events.unsubscribe(job_id, queue)

@@ -1,0 +1,60 @@
+"""`jimoku db …` (schema migrations) and `jimoku worker` (a distributed worker on PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from app.db import open_database
+from app.migrations import pending, upgrade
+from app.settings import get_settings
+
+db_app = typer.Typer(help="The database: schema status and upgrade.", no_args_is_help=True)
+
+
+def _open():  # type: ignore[no-untyped-def]
+    s = get_settings()
+    return open_database(s.database_url, s.data_dir / "jimoku.db")
+
+
+@db_app.command("status")
+def status() -> None:
+    """Which database is in use and which migrations it still needs."""
+    db = _open()
+    todo = pending(db)
+    typer.echo(f"{db.dialect}: " + (f"{len(todo)} migration(s) pending: {todo}" if todo else "up to date"))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (also done by `serve` and `worker` on start; safe to run at once
+    on several machines)."""
+    db = _open()
+    applied = upgrade(db)
+    typer.echo(f"{db.dialect}: applied {applied}" if applied else f"{db.dialect}: up to date")
+
+
+def worker(
+    queues: Annotated[str | None, typer.Option(
+        help="Comma-separated queues to take work from: `jobs` (plans, drafts, review resumes) and tool "
+             "resource classes (`cpu`, `gpu`, …). Unset: all, and every tool runs here.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Tasks run at once by this worker.")] = 1,
+) -> None:
+    """Run a distributed worker (needs JIMOKU_DATABASE_URL): takes jobs from PostgreSQL until stopped."""
+    from app.engine import Engine
+    from app.queue import JOB_QUEUE, JobQueue, make_app, serve
+
+    settings = get_settings()
+    if not settings.database_url:
+        typer.echo("error: `jimoku worker` needs JIMOKU_DATABASE_URL (a postgresql:// URL); on one machine "
+                   "`jimoku serve` runs jobs itself", err=True)
+        raise typer.Exit(2)
+    logging.getLogger("app").setLevel(logging.INFO)
+    names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
+    app = make_app(settings.database_url)
+    served = None if names is None else {q for q in names if q != JOB_QUEUE}
+    engine = Engine(settings, queue=JobQueue(app, served=served, step_wait_seconds=settings.step_wait_seconds))
+    typer.echo(f"worker on {', '.join(names) if names else 'all queues'} (concurrency {concurrency})", err=True)
+    serve(engine, app, names, concurrency)

@@ -1,0 +1,184 @@
+"""One database handle for every store: SQLite on one machine, PostgreSQL to scale out.
+
+Stores write their SQL once, with `?` placeholders and the SQL both engines share
+(`ON CONFLICT`, `RETURNING`, `LIKE`, `substr`); the PostgreSQL handle turns `?` into
+psycopg's `%s`. Which engine is used is one setting: `JIMOKU_DATABASE_URL` (a
+`postgresql://` URL) or, when unset, the SQLite file in the data folder.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Executor(Protocol):
+    """Runs statements on one connection (a whole database, or one transaction)."""
+
+    def one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None: ...
+
+    def all(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
+
+    def write(self, query: str, args: tuple[Any, ...] = ()) -> int: ...
+
+
+class Database(Executor, Protocol):
+    """What the stores need from a database."""
+
+    dialect: str
+    """"sqlite" or "postgres": the few statements that differ are chosen by this."""
+    integrity_error: type[Exception]
+    """Raised by a write that breaks a unique key (a second decision on a job, …)."""
+
+    def transaction(self, lock: str | None = None) -> Any:
+        """A context manager giving an `Executor` whose statements commit together.
+
+        `lock` names a table to lock against concurrent writers for the transaction.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteDatabase:
+    """One SQLite file in WAL mode; one connection shared by this process's threads."""
+
+    dialect = "sqlite"
+    integrity_error = sqlite3.IntegrityError
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.RLock()
+
+    def one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self._conn.execute(query, args).fetchone()
+
+    def all(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(query, args).fetchall()
+
+    def write(self, query: str, args: tuple[Any, ...] = ()) -> int:
+        with self._lock:
+            return self._conn.execute(query, args).rowcount
+
+    @contextmanager
+    def transaction(self, lock: str | None = None) -> Iterator[SqliteDatabase]:
+        # BEGIN IMMEDIATE takes the file's write lock at once: SQLite's table lock.
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _pg(query: str) -> str:
+    # Our SQL has no literal `?` or `%`; placeholders become psycopg's.
+    return query.replace("%", "%%").replace("?", "%s")
+
+
+class _PgExecutor:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        return self._conn.execute(_pg(query), args).fetchone()
+
+    def all(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(_pg(query), args).fetchall()
+
+    def write(self, query: str, args: tuple[Any, ...] = ()) -> int:
+        return self._conn.execute(_pg(query), args).rowcount
+
+
+class PostgresDatabase:
+    """A psycopg connection pool; each statement runs on a pooled connection (autocommit)."""
+
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self.integrity_error = psycopg.errors.UniqueViolation
+        self.pool = ConnectionPool(url, min_size=1, max_size=max_size, kwargs={"autocommit": True},
+                                   open=True, name="jimoku")
+        self.pool.wait(timeout=30)
+
+    def one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        with self.pool.connection() as conn:
+            return _PgExecutor(conn).one(query, args)
+
+    def all(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self.pool.connection() as conn:
+            return _PgExecutor(conn).all(query, args)
+
+    def write(self, query: str, args: tuple[Any, ...] = ()) -> int:
+        with self.pool.connection() as conn:
+            return _PgExecutor(conn).write(query, args)
+
+    @contextmanager
+    def transaction(self, lock: str | None = None) -> Iterator[_PgExecutor]:
+        with self.pool.connection() as conn, conn.transaction():
+            if lock:
+                conn.execute(f"LOCK TABLE {lock} IN SHARE ROW EXCLUSIVE MODE")
+            yield _PgExecutor(conn)
+
+    @contextmanager
+    def session_lock(self, name: str) -> Iterator[bool]:
+        """Hold a PostgreSQL advisory lock named `name` while the block runs; yields False
+        (and holds nothing) when another session holds it. The server frees it when this
+        process dies, so a killed worker never leaves a job locked."""
+        with self.pool.connection() as conn:
+            got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()[0]
+            try:
+                yield bool(got)
+            finally:
+                if got:
+                    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def open_database(url: str | None, sqlite_path: Path) -> Database:
+    """PostgreSQL when `url` is set, else the SQLite file."""
+    if url:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"JIMOKU_DATABASE_URL must be a postgresql:// URL, not {url.split(':', 1)[0]}://")
+        return PostgresDatabase(url)
+    return SqliteDatabase(sqlite_path)
+
+
+def as_database(db: Database | Path | str) -> Database:
+    """Stores accept a database handle, or (tools and old callers) a SQLite file path."""
+    if isinstance(db, (str, Path)):
+        from app.migrations import upgrade  # the migrations use the stores' helpers
+
+        sqlite = SqliteDatabase(Path(db))
+        upgrade(sqlite)
+        return sqlite
+    return db
+
+
+def database_for(settings: Any) -> Database:
+    """The database the settings name, with its schema brought up to date (idempotent, locked)."""
+    from app.migrations import upgrade
+
+    db = open_database(settings.database_url, settings.data_dir / "jimoku.db")
+    upgrade(db)
+    return db

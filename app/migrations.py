@@ -1,0 +1,111 @@
+"""Schema migrations: numbered, applied once, in order, on start or by `jimoku db upgrade`.
+
+Each migration is SQL for both engines (a few type names differ: `{blob}`, `{serial}`).
+Several processes starting at once (two APIs, three workers) are safe: the upgrade runs
+under a lock, and a process that waited finds the work done. On PostgreSQL the
+LangGraph checkpointer's tables and procrastinate's queue schema are set up by the same
+command, so one `jimoku db upgrade` prepares a new database completely.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.db import Database
+from app.jobs import utcnow
+
+log = logging.getLogger(__name__)
+
+_TYPES = {
+    "sqlite": {"blob": "BLOB", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"},
+    "postgres": {"blob": "BYTEA", "serial": "BIGSERIAL PRIMARY KEY"},
+}
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "jobs, decisions, keys, policies, outcomes, tool results", """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, question TEXT NOT NULL, files TEXT NOT NULL,
+    auto_approve INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, submitted_by TEXT,
+    claimed_by TEXT, claimed_until TEXT, awaiting_since TEXT, submitter_key TEXT);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
+CREATE TABLE IF NOT EXISTS decisions (
+    job_id TEXT PRIMARY KEY REFERENCES jobs(id), decision TEXT NOT NULL,
+    recorded_at TEXT NOT NULL, applied INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL,
+    created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS policies (
+    version INTEGER PRIMARY KEY, body TEXT NOT NULL, changed_by TEXT NOT NULL, reason TEXT,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outcomes (
+    job_id TEXT PRIMARY KEY, finished_at TEXT NOT NULL, status TEXT NOT NULL, decision TEXT,
+    reviewer TEXT, confidence REAL, case_kind TEXT, flags TEXT NOT NULL, route TEXT, audit INTEGER NOT NULL,
+    draft_unchanged INTEGER, awaiting_since TEXT, decided_at TEXT, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outcomes_finished ON outcomes (finished_at);
+CREATE TABLE IF NOT EXISTS tool_results (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""),
+    (2, "job events: the audit log of every job's progress, read by SSE streams", """
+CREATE TABLE IF NOT EXISTS job_events (
+    id {serial}, job_id TEXT NOT NULL, event TEXT NOT NULL, data TEXT NOT NULL,
+    worker TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS job_events_job ON job_events (job_id, id);
+"""),
+    (3, "artifact bytes in the database (read by workers on other machines)", """
+CREATE TABLE IF NOT EXISTS artifacts (
+    sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data {blob} NOT NULL, created_at TEXT NOT NULL);
+"""),
+]
+
+
+def pending(db: Database) -> list[tuple[int, str]]:
+    """Migrations not applied yet (version, name)."""
+    _ensure_table(db)
+    done = {r[0] for r in db.all("SELECT version FROM schema_migrations")}
+    return [(v, name) for v, name, _ in MIGRATIONS if v not in done]
+
+
+def upgrade(db: Database) -> list[int]:
+    """Apply what is missing; returns the versions applied now (empty when up to date)."""
+    _ensure_table(db)
+    applied: list[int] = []
+    with db.transaction(lock="schema_migrations") as tx:
+        done = {r[0] for r in tx.all("SELECT version FROM schema_migrations")}
+        for version, name, sql in MIGRATIONS:
+            if version in done:
+                continue
+            for statement in sql.format(**_TYPES[db.dialect]).split(";"):
+                if statement.strip():
+                    tx.write(statement)
+            if version == 1 and db.dialect == "sqlite":
+                _add_sqlite_columns(tx)
+            tx.write("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                     (version, name, utcnow()))
+            log.info("applied migration %d: %s", version, name)
+            applied.append(version)
+    if db.dialect == "postgres":
+        _upgrade_postgres_extras(db)
+    return applied
+
+
+def _ensure_table(db: Database) -> None:
+    db.write("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+             "applied_at TEXT NOT NULL)")
+
+
+def _add_sqlite_columns(tx: object) -> None:
+    """Databases made by the first release lack columns added since (CREATE IF NOT EXISTS keeps them)."""
+    have = {row[1] for row in tx.all("PRAGMA table_info(jobs)")}  # type: ignore[attr-defined]
+    if "submitter_key" not in have:
+        tx.write("ALTER TABLE jobs ADD COLUMN submitter_key TEXT")  # type: ignore[attr-defined]
+
+
+def _upgrade_postgres_extras(db: Database) -> None:
+    """The checkpointer's tables and procrastinate's schema, under one advisory lock."""
+    from app.queue import apply_queue_schema
+    from graphs.checkpointers import setup_postgres_checkpointer
+
+    with db.transaction() as tx:
+        tx.one("SELECT pg_advisory_xact_lock(hashtext('jimoku-schema'))")
+        setup_postgres_checkpointer(db.url)  # type: ignore[attr-defined]
+        apply_queue_schema(db.url)  # type: ignore[attr-defined]

@@ -1,0 +1,190 @@
+"""Distributed workers on procrastinate (a PostgreSQL task queue), for running on many machines.
+
+Queues:
+- `jobs`: run a job's graph (plan, execute, draft, check) and apply review decisions.
+  Any worker listening on `jobs` can continue any job from its last checkpoint.
+- one queue per tool resource class (`cpu`, `gpu`, …): a tool step whose resource
+  class the job's worker does not serve is sent there, and its result comes back
+  through the shared result cache. `jimoku worker --queues gpu` on the machine with
+  the GPU pins the heavy tools to it.
+
+Exactly once: a job runs under a PostgreSQL advisory lock named after it, so two
+workers can never run it at the same time; the graph resumes from its checkpoint, and
+tool results already cached are not recomputed. A worker that dies (SIGKILL, machine
+lost) stops sending heartbeats; any other worker's sweeper sees that and puts its jobs
+back in the queue, and the server has already released its locks with its connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+
+from tools.registry import ToolSpec
+from tools.runner import ToolRun, run_tool
+
+if TYPE_CHECKING:
+    from app.engine import Engine
+
+log = logging.getLogger(__name__)
+
+JOB_QUEUE = "jobs"
+RUN_JOB, APPLY_DECISION, RUN_STEP = "jimoku.run_job", "jimoku.apply_decision", "jimoku.run_step"
+
+_engine: Engine | None = None
+"""The engine of this worker process (tasks run in it)."""
+
+
+def _worker_engine() -> Engine:
+    if _engine is None:
+        raise RuntimeError("jimoku tasks run in `jimoku worker`, which sets up the engine first")
+    return _engine
+
+
+def run_job(job_id: str) -> None:
+    """Run a job until it waits for review or ends (from its last checkpoint)."""
+    _worker_engine().run(job_id)
+
+
+def apply_decision(job_id: str) -> None:
+    """Resume a job with the decision a reviewer recorded (on whichever API)."""
+    _worker_engine().apply_recorded_decision(job_id)
+
+
+def run_step(tool: str, attachment: dict[str, Any], args: dict[str, Any], key: str, failure_key: str) -> None:
+    """Run one tool step for a job running on another worker; the result goes to the shared cache."""
+    engine = _worker_engine()
+    if engine.cache.get(key) is not None:
+        return
+    spec = engine.registry.get(tool)
+    run = run_tool(spec, engine.artifacts.local_path(attachment["sha256"]), args, engine.tool_ctx)
+    engine.cache.put(key if run.ok else failure_key, run.model_dump(mode="json"))
+
+
+def make_app(url: str) -> procrastinate.App:
+    """The procrastinate app with jimoku's tasks (not opened)."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    app.task(name=RUN_JOB, queue=JOB_QUEUE)(run_job)
+    app.task(name=APPLY_DECISION, queue=JOB_QUEUE)(apply_decision)
+    app.task(name=RUN_STEP, queue="cpu")(run_step)
+    return app
+
+
+def apply_queue_schema(url: str) -> None:
+    """Create procrastinate's tables once (called by `jimoku db upgrade`, under its lock)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        exists = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0]  # type: ignore[index]
+    if exists is None:
+        app = make_app(url)
+        with app.open():
+            app.schema_manager.apply_schema()
+
+
+class JobQueue:
+    """What the engine asks of the queue: defer a job, a decision, or a tool step."""
+
+    def __init__(self, app: procrastinate.App, *, served: set[str] | None = None,
+                 step_wait_seconds: float = 600.0) -> None:
+        self.app = app
+        self.served = served
+        """Resource classes this process runs itself (None: all of them)."""
+        self.step_wait_seconds = step_wait_seconds
+
+    def defer_job(self, job_id: str) -> None:
+        """Queue a job; a second request while one waits is a no-op (queueing lock)."""
+        try:
+            self.app.configure_task(RUN_JOB, queueing_lock=f"job:{job_id}").defer(job_id=job_id)
+        except AlreadyEnqueued:
+            pass
+
+    def defer_decision(self, job_id: str) -> None:
+        """Queue the application of a recorded review decision."""
+        try:
+            self.app.configure_task(APPLY_DECISION, queueing_lock=f"decision:{job_id}").defer(job_id=job_id)
+        except AlreadyEnqueued:
+            pass
+
+    def run_elsewhere(self, spec: ToolSpec, attachment: dict[str, Any], args: dict[str, Any],
+                      key: str) -> dict[str, Any] | None:
+        """Send a step to the queue of its resource class when this worker does not serve it, and
+        wait for its result; None to run it here."""
+        if self.served is None or spec.resource in self.served:
+            return None
+        engine = _worker_engine()
+        failure_key = f"failed:{key}:{uuid.uuid4().hex}"
+        started = time.perf_counter()
+        self.app.configure_task(RUN_STEP, queue=spec.resource).defer(
+            tool=spec.name, attachment=attachment, args=args, key=key, failure_key=failure_key)
+        deadline = time.monotonic() + spec.timeout + self.step_wait_seconds
+        while time.monotonic() < deadline:
+            for found in (engine.cache.get(key), engine.cache.get(failure_key)):
+                if found is not None:
+                    return found
+            time.sleep(0.2)
+        return ToolRun(tool=spec.name, version=spec.version, ok=False, error_kind="unavailable",
+                       error=f"no worker serving the {spec.resource!r} queue ran this step within "
+                             f"{spec.timeout + self.step_wait_seconds:.0f} s; start `jimoku worker --queues "
+                             f"{spec.resource}` on a machine that has that resource",
+                       duration_ms=(time.perf_counter() - started) * 1000).model_dump(mode="json")
+
+
+async def sweep(app: procrastinate.App, engine: Engine, *, stalled_seconds: float, every: float) -> None:
+    """Forever: re-queue the jobs of workers whose heartbeat stopped, and any accepted job or
+    recorded decision that has no queue entry (e.g. an API died between storing and queueing)."""
+    while True:
+        try:
+            for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds):
+                log.warning("worker %s stopped beating: job %s (%s) goes back to the queue",
+                            job.worker_id, job.id, job.task_kwargs)
+                await app.job_manager.retry_job(job)
+            await asyncio.to_thread(requeue_orphans, engine, stalled_seconds)
+        except Exception:  # the sweeper must outlive a database blip
+            log.exception("sweep failed; trying again in %.0f s", every)
+        await asyncio.sleep(every)
+
+
+def requeue_orphans(engine: Engine, older_than_seconds: float) -> None:
+    """Jobs queued/running and decisions unapplied with no live queue entry are queued again."""
+    before = (datetime.now(UTC) - timedelta(seconds=older_than_seconds)).isoformat(timespec="milliseconds")
+    live = ("SELECT 1 FROM procrastinate_jobs p WHERE p.task_name = ? AND p.args->>'job_id' = {id} "
+            "AND p.status IN ('todo', 'doing')")
+    jobs = engine.db.all(f"SELECT j.id FROM jobs j WHERE j.status IN ('queued', 'running') AND j.updated_at < ? "
+                         f"AND NOT EXISTS ({live.format(id='j.id')})", (before, RUN_JOB))
+    decisions = engine.db.all(f"SELECT d.job_id FROM decisions d WHERE d.applied = 0 AND d.recorded_at < ? "
+                              f"AND NOT EXISTS ({live.format(id='d.job_id')})", (before, APPLY_DECISION))
+    for (job_id,) in jobs:
+        log.warning("job %s had no queue entry; queued again", job_id)
+        engine.queue.defer_job(job_id)  # type: ignore[union-attr]
+    for (job_id,) in decisions:
+        log.warning("the decision on job %s had no queue entry; queued again", job_id)
+        engine.queue.defer_decision(job_id)  # type: ignore[union-attr]
+
+
+def serve(engine: Engine, app: procrastinate.App, queues: list[str] | None, concurrency: int) -> None:
+    """Run a worker until SIGTERM/SIGINT: procrastinate's loop (with heartbeats) and the sweeper."""
+    global _engine
+    _engine = engine
+    s = engine.settings
+
+    async def main() -> None:
+        async with app.open_async():
+            sweeper = asyncio.create_task(sweep(app, engine, stalled_seconds=s.worker_stalled_seconds,
+                                                every=max(1.0, s.worker_heartbeat_seconds)))
+            try:
+                await app.run_worker_async(
+                    queues=queues, concurrency=concurrency, name=f"jimoku-{'-'.join(queues or ['all'])}",
+                    update_heartbeat_interval=s.worker_heartbeat_seconds,
+                    stalled_worker_timeout=s.worker_stalled_seconds, install_signal_handlers=True)
+            finally:
+                sweeper.cancel()
+
+    asyncio.run(main())
