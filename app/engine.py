@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
@@ -70,6 +71,13 @@ class Engine:
         self._single_flight = SingleFlight()
         self._running: set[str] = set()
         self._running_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release database connections (tests make many engines)."""
+        conn = getattr(self.graph.checkpointer, "conn", None)
+        if conn is not None and hasattr(conn, "close"):
+            conn.close()
+        self.db.close()
 
     def emit(self, job_id: str, event: str, data: dict[str, Any]) -> None:
         """Write a job's progress to the event log, then tell this process's listeners (SSE, metrics)."""
@@ -188,8 +196,16 @@ class Engine:
         self.jobs.record_decision(job_id, decision)
         if self.queue is not None:  # a worker resumes the graph; the decision is safe in the database
             self.queue.defer_decision(job_id)
-            return self.jobs.get(job_id)
+            return self._wait_applied(job_id, self.settings.review_apply_wait_seconds)
         return self._apply_decision(job_id, decision)
+
+    def _wait_applied(self, job_id: str, seconds: float) -> JobRow:
+        """The job once a worker has applied its decision, or as it stands after `seconds`
+        (the decision is recorded either way and will be applied)."""
+        deadline = time.monotonic() + seconds
+        while (job := self.jobs.get(job_id)).status == "awaiting_review" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return job
 
     def apply_recorded_decision(self, job_id: str) -> JobRow:
         """Apply the decision recorded on a job, if it is not applied yet (a worker's task)."""

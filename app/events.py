@@ -43,6 +43,17 @@ class EventLog:
         return [{"seq": r[0], "event": r[1], "data": json.loads(r[2]), "worker": r[3], "at": r[4]} for r in rows]
 
 
+    def tail(self, after: int, limit: int = 10_000) -> list[tuple[int, str, Event]]:
+        """Every job's events with an id above `after`: (id, job id, event), oldest first."""
+        rows = self.db.all("SELECT id, job_id, event, data FROM job_events WHERE id > ? ORDER BY id LIMIT ?",
+                           (after, limit))
+        return [(r[0], r[1], {"event": r[2], "data": json.loads(r[3])}) for r in rows]
+
+    def last_id(self) -> int:
+        row = self.db.one("SELECT COALESCE(MAX(id), 0) FROM job_events")
+        return int(row[0]) if row else 0
+
+
 class EventBus:
     """Hands each event to listeners (metrics) and wakes SSE streams of this process.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from app.events import Event
+from app.events import Event, EventLog
 from app.jobs import JobStore
 
 
@@ -45,6 +46,19 @@ class Metrics:
             buckets=(10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600), registry=self.registry,
         )
         self.jobs = jobs
+        self._seen: int | None = None
+        self._catching_up = threading.Lock()
+
+    def catch_up(self, log: EventLog) -> None:
+        """With workers on other machines, count the events they wrote to the log since this
+        process started (called at scrape time, so /metrics on any API shows the cluster)."""
+        with self._catching_up:
+            if self._seen is None:
+                self._seen = log.last_id()
+            while batch := log.tail(self._seen):
+                for seq, job_id, event in batch:
+                    self.on_event(job_id, event)
+                    self._seen = seq
 
     def on_event(self, job_id: str, event: Event) -> None:
         """EventBus listener: tool latencies and review turnaround."""

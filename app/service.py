@@ -42,7 +42,10 @@ class Service:
             queue = JobQueue(make_app(settings.database_url).open())
         engine = Engine(settings, emit=events.emit, queue=queue)
         metrics = Metrics(engine.jobs)
-        events.listen(metrics.on_event)
+        if engine.distributed:
+            metrics.catch_up(engine.events)  # from now on, read from the log at scrape time
+        else:
+            events.listen(metrics.on_event)
         return cls(
             settings=settings,
             engine=engine,

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     """How often a `jimoku worker` tells PostgreSQL it is alive."""
     worker_stalled_seconds: float = 30.0
     """A worker silent this long is taken for dead: its jobs go to another worker."""
+    review_apply_wait_seconds: float = 30.0
+    """With workers elsewhere, how long a review call waits for a worker to apply the decision
+    before it answers with the job still `awaiting_review` (the decision is kept and applied)."""
     step_wait_seconds: float = 600.0
     """How long a job waits for a worker of another resource class to take one of its tool steps."""
     host: str = "127.0.0.1"

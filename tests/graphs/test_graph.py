@@ -7,15 +7,21 @@ so each path through plan → execute → draft → check → review → finaliz
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from graphs.cache import MemoryResultCache
+from graphs.checkpointers import (
+    postgres_checkpointer,
+    setup_postgres_checkpointer,
+    sqlite_checkpointer,
+)
 from graphs.context import GraphContext
-from graphs.checkpointers import sqlite_checkpointer
 from graphs.graph import build_graph
 from graphs.llm import ScriptedChatModel
 from tools.context import ToolContext
@@ -86,16 +92,29 @@ def run(graph, ctx: GraphContext, job: dict[str, Any] | Command, thread: str = "
     return graph.invoke(job, {"configurable": {"thread_id": thread}}, context=ctx)
 
 
-def make(reg: Registry, tmp_path: Path, replies: list[Any]) -> tuple[Any, GraphContext, ScriptedChatModel]:
+@pytest.fixture
+def saver(tmp_path: Path, database_url: str | None) -> Iterator[BaseCheckpointSaver]:
+    """The graph's checkpointer on both backends: a SQLite file, or PostgreSQL."""
+    if database_url is None:
+        yield sqlite_checkpointer(tmp_path / "graph.db")
+        return
+    setup_postgres_checkpointer(database_url)
+    checkpointer = postgres_checkpointer(database_url)
+    yield checkpointer
+    checkpointer.conn.close()  # type: ignore[attr-defined]
+
+
+def make(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver,
+         replies: list[Any]) -> tuple[Any, GraphContext, ScriptedChatModel]:
     llm = ScriptedChatModel(list(replies))
     ctx = GraphContext(llm=llm, registry=reg, tool_ctx=ToolContext(model_dir=tmp_path), cache=MemoryResultCache())
-    return build_graph(sqlite_checkpointer(tmp_path / "graph.db")), ctx, llm
+    return build_graph(saver), ctx, llm
 
 
-def test_review_interrupt_then_approve(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+def test_review_interrupt_then_approve(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
     plan = {"steps": [{"tool": "ocr", "file": "f1"}, {"tool": "ocr", "file": "f1"}]}
     draft = {"answer": "The serial number is AX-4471-B [s1].", "citations": ["s1"], "answerable": True}
-    graph, ctx, llm = make(reg, tmp_path, [plan, draft])
+    graph, ctx, llm = make(reg, tmp_path, saver, [plan, draft])
     out = run(graph, ctx, {"job_id": "job1", "question": "What is the serial?", "files": files[:1]})
 
     # The plan schema only allows registered tools and files of a kind each accepts.
@@ -120,11 +139,11 @@ def test_review_interrupt_then_approve(reg: Registry, tmp_path: Path, files: lis
 
 
 def test_conflict_between_memo_and_plate_goes_to_review_even_with_auto_approve(
-    reg: Registry, tmp_path: Path, files: list[dict[str, Any]]
+    reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]
 ) -> None:
     plan = {"steps": [{"tool": "ocr", "file": "f1"}, {"tool": "asr", "file": "f2"}]}
     draft = {"answer": "The plate says AX-4471-B.", "citations": ["s1"], "answerable": True}
-    graph, ctx, _ = make(reg, tmp_path, [plan, draft])
+    graph, ctx, _ = make(reg, tmp_path, saver, [plan, draft])
     out = run(graph, ctx, {"job_id": "j", "question": "Serial?", "files": files, "auto_approve": True})
     kinds = [f["kind"] for f in out["flags"]]
     assert kinds == ["conflict"]
@@ -135,21 +154,21 @@ def test_conflict_between_memo_and_plate_goes_to_review_even_with_auto_approve(
     assert edited["status"] == "approved" and edited["final_answer"].startswith("Check the machine")
 
 
-def test_auto_approve_without_flags(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+def test_auto_approve_without_flags(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
     plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
     draft = {"answer": "Model KX-200.", "citations": ["s1"], "answerable": True}
-    graph, ctx, _ = make(reg, tmp_path, [plan, draft])
+    graph, ctx, _ = make(reg, tmp_path, saver, [plan, draft])
     out = run(graph, ctx, {"job_id": "j", "question": "Model?", "files": files[:1], "auto_approve": True})
     assert "__interrupt__" not in out
     assert out["status"] == "approved" and out["review"]["decision"] == "auto_approve"
 
 
-def test_unanswerable_reject_coverage_and_tool_error(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+def test_unanswerable_reject_coverage_and_tool_error(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
     # The planner picks only the broken tool; code adds OCR for the image and ASR for the memo? No:
     # the image is covered by "broken", so only the memo gets a coverage step.
     plan = {"steps": [{"tool": "broken", "file": "f1"}, {"tool": "nope", "file": "f1"}]}
     draft = {"answer": "The colour is not in the results.", "citations": [], "answerable": False}
-    graph, ctx, _ = make(reg, tmp_path, [plan, draft])
+    graph, ctx, _ = make(reg, tmp_path, saver, [plan, draft])
     out = run(graph, ctx, {"job_id": "j", "question": "What colour is the machine?", "files": files})
     assert [(s["tool"], s["file"], s["origin"]) for s in out["plan"]] == [
         ("broken", "f1", "planner"), ("asr", "f2", "coverage")]
@@ -163,10 +182,10 @@ def test_unanswerable_reject_coverage_and_tool_error(reg: Registry, tmp_path: Pa
     assert final["status"] == "rejected" and final["final_answer"] is None
 
 
-def test_results_are_cached_by_content(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+def test_results_are_cached_by_content(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
     plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
     draft = {"answer": "Model KX-200.", "citations": ["s1"], "answerable": True}
-    graph, ctx, _ = make(reg, tmp_path, [plan, draft, plan, draft])
+    graph, ctx, _ = make(reg, tmp_path, saver, [plan, draft, plan, draft])
     calls.clear()
     first = run(graph, ctx, {"job_id": "a", "question": "Model?", "files": files[:1]}, thread="a")
     second = run(graph, ctx, {"job_id": "b", "question": "Model?", "files": files[:1]}, thread="b")
@@ -175,7 +194,7 @@ def test_results_are_cached_by_content(reg: Registry, tmp_path: Path, files: lis
     assert second["steps"][0]["summary"] == first["steps"][0]["summary"]
 
 
-def test_invalid_review_decision_is_refused(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+def test_invalid_review_decision_is_refused(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
     from graphs.nodes import validate_decision
 
     with pytest.raises(ValueError, match="needs the corrected answer"):
@@ -186,11 +205,11 @@ def test_invalid_review_decision_is_refused(reg: Registry, tmp_path: Path, files
         validate_decision({"decision": "maybe"})
 
 
-def test_a_draft_with_unsupported_claims_is_asked_again(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+def test_a_draft_with_unsupported_claims_is_asked_again(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
     plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
     invented = {"answer": "The machine is blue and weighs 350 kg.", "citations": ["s1"], "answerable": True}
     honest = {"answer": "The evidence does not show the weight.", "citations": [], "answerable": False}
-    graph, ctx, llm = make(reg, tmp_path, [plan, invented, honest])
+    graph, ctx, llm = make(reg, tmp_path, saver, [plan, invented, honest])
     out = run(graph, ctx, {"job_id": "j", "question": "How heavy is it?", "files": files[:1]})
     retry_messages, _ = llm.calls[2]
     assert retry_messages[-1]["role"] == "user" and "'350'" in retry_messages[-1]["content"]
@@ -199,10 +218,10 @@ def test_a_draft_with_unsupported_claims_is_asked_again(reg: Registry, tmp_path:
     assert "unsupported_claim" not in {f["kind"] for f in out["flags"]}
 
 
-def test_a_revision_that_is_no_better_is_not_taken(reg: Registry, tmp_path: Path, files: list[dict[str, Any]]) -> None:
+def test_a_revision_that_is_no_better_is_not_taken(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
     plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
     invented = {"answer": "It weighs 350 kg.", "citations": ["s1"], "answerable": True}
-    graph, ctx, _ = make(reg, tmp_path, [plan, invented, invented])
+    graph, ctx, _ = make(reg, tmp_path, saver, [plan, invented, invented])
     out = run(graph, ctx, {"job_id": "j", "question": "How heavy is it?", "files": files[:1]})
     assert out["draft_revisions"] == 0 and out["draft_answer"] == "It weighs 350 kg."
     assert "unsupported_claim" in {f["kind"] for f in out["flags"]}
