@@ -6,6 +6,7 @@ engine.run → graph nodes → tools, and back through the store.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -91,6 +92,9 @@ class Engine:
         if self._llm is not None:
             return self._llm
         s = self.settings
+        if s.planner_factory:
+            module, _, name = s.planner_factory.partition(":")
+            return getattr(importlib.import_module(module), name)(s)  # type: ignore[no-any-return]
         path = s.planner_model or models.ensure("planner", s.model_dir)
         return LlamaChatModel(LlamaConfig(path=path, chat_format=s.planner_chat_format,
                                           n_ctx=s.planner_context, n_threads=s.planner_threads))

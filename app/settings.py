@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     """Any GGUF file; unset uses the embedded Qwen2.5-Coder-1.5B."""
     planner_chat_format: str | None = None
     """llama-cpp-python chat format; unset uses the template stored in the GGUF."""
+    planner_factory: str | None = None
+    """`module:callable` returning a `graphs.llm.ChatModel` (given these settings): another LLM
+    backend in place of llama.cpp. Unset: llama.cpp on `planner_model`."""
     planner_threads: int = 2
     planner_context: int = 8192
 
