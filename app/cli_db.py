@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Annotated
 
@@ -55,6 +56,8 @@ def worker(
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     app = make_app(settings.database_url)
     served = None if names is None else {q for q in names if q != JOB_QUEUE}
-    engine = Engine(settings, queue=JobQueue(app, served=served, step_wait_seconds=settings.step_wait_seconds))
+    queue = JobQueue(app, served=served, step_wait_seconds=settings.step_wait_seconds,
+                     resources=json.loads(settings.tool_resources or "{}"))
+    engine = Engine(settings, queue=queue)
     typer.echo(f"worker on {', '.join(names) if names else 'all queues'} (concurrency {concurrency})", err=True)
     serve(engine, app, names, concurrency)

@@ -58,7 +58,8 @@ def apply_decision(job_id: str) -> None:
     _worker_engine().apply_recorded_decision(job_id)
 
 
-def run_step(tool: str, attachment: dict[str, Any], args: dict[str, Any], key: str, failure_key: str) -> None:
+def run_step(job_id: str, tool: str, attachment: dict[str, Any], args: dict[str, Any], key: str,
+             failure_key: str) -> None:
     """Run one tool step for a job running on another worker; the result goes to the shared cache."""
     engine = _worker_engine()
     if engine.cache.get(key) is not None:
@@ -66,6 +67,8 @@ def run_step(tool: str, attachment: dict[str, Any], args: dict[str, Any], key: s
     spec = engine.registry.get(tool)
     run = run_tool(spec, engine.artifacts.local_path(attachment["sha256"]), args, engine.tool_ctx)
     engine.cache.put(key if run.ok else failure_key, run.model_dump(mode="json"))
+    engine.emit(job_id, "tool_ran", {"tool": tool, "file": attachment["id"], "ok": run.ok,
+                                     "duration_ms": run.duration_ms})
 
 
 def make_app(url: str) -> procrastinate.App:
@@ -93,11 +96,13 @@ class JobQueue:
     """What the engine asks of the queue: defer a job, a decision, or a tool step."""
 
     def __init__(self, app: procrastinate.App, *, served: set[str] | None = None,
-                 step_wait_seconds: float = 600.0) -> None:
+                 step_wait_seconds: float = 600.0, resources: dict[str, str] | None = None) -> None:
         self.app = app
         self.served = served
         """Resource classes this process runs itself (None: all of them)."""
         self.step_wait_seconds = step_wait_seconds
+        self.resources = resources or {}
+        """Tool name → resource class, overriding what the tool declares (`JIMOKU_TOOL_RESOURCES`)."""
 
     def defer_job(self, job_id: str) -> None:
         """Queue a job; a second request while one waits is a no-op (queueing lock)."""
@@ -113,17 +118,18 @@ class JobQueue:
         except AlreadyEnqueued:
             pass
 
-    def run_elsewhere(self, spec: ToolSpec, attachment: dict[str, Any], args: dict[str, Any],
+    def run_elsewhere(self, job_id: str, spec: ToolSpec, attachment: dict[str, Any], args: dict[str, Any],
                       key: str) -> dict[str, Any] | None:
         """Send a step to the queue of its resource class when this worker does not serve it, and
         wait for its result; None to run it here."""
-        if self.served is None or spec.resource in self.served:
+        resource = self.resources.get(spec.name, spec.resource)
+        if self.served is None or resource in self.served:
             return None
         engine = _worker_engine()
         failure_key = f"failed:{key}:{uuid.uuid4().hex}"
         started = time.perf_counter()
-        self.app.configure_task(RUN_STEP, queue=spec.resource).defer(
-            tool=spec.name, attachment=attachment, args=args, key=key, failure_key=failure_key)
+        self.app.configure_task(RUN_STEP, queue=resource).defer(
+            job_id=job_id, tool=spec.name, attachment=attachment, args=args, key=key, failure_key=failure_key)
         deadline = time.monotonic() + spec.timeout + self.step_wait_seconds
         while time.monotonic() < deadline:
             for found in (engine.cache.get(key), engine.cache.get(failure_key)):
@@ -131,9 +137,9 @@ class JobQueue:
                     return found
             time.sleep(0.2)
         return ToolRun(tool=spec.name, version=spec.version, ok=False, error_kind="unavailable",
-                       error=f"no worker serving the {spec.resource!r} queue ran this step within "
+                       error=f"no worker serving the {resource!r} queue ran this step within "
                              f"{spec.timeout + self.step_wait_seconds:.0f} s; start `jimoku worker --queues "
-                             f"{spec.resource}` on a machine that has that resource",
+                             f"{resource}` on a machine that has that resource",
                        duration_ms=(time.perf_counter() - started) * 1000).model_dump(mode="json")
 
 

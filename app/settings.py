@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     """How often a `jimoku worker` tells PostgreSQL it is alive."""
     worker_stalled_seconds: float = 30.0
     """A worker silent this long is taken for dead: its jobs go to another worker."""
+    tool_resources: str = "{}"
+    """JSON object moving tools to another resource class (queue), e.g. `{"detect": "gpu", "asr": "gpu"}`
+    so that `jimoku worker --queues gpu` on the GPU machines runs them."""
     review_apply_wait_seconds: float = 30.0
     """With workers elsewhere, how long a review call waits for a worker to apply the decision
     before it answers with the job still `awaiting_review` (the decision is kept and applied)."""

@@ -25,8 +25,8 @@ def _attachment_path(attachment: dict[str, Any]) -> Path:
     return Path(attachment["path"])
 
 
-RemoteRunner = Callable[[ToolSpec, dict[str, Any], dict[str, Any], str], "dict[str, Any] | None"]
-"""`run_elsewhere(spec, attachment, args, cache_key)` → the tool run as a dict, or None."""
+RemoteRunner = Callable[[str, ToolSpec, dict[str, Any], dict[str, Any], str], "dict[str, Any] | None"]
+"""`run_elsewhere(job_id, spec, attachment, args, cache_key)` → the tool run as a dict, or None."""
 
 
 def _default_policy() -> tuple[Policy, int]:

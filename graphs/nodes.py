@@ -62,7 +62,8 @@ def execute(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
             if cached is not None:  # the step took as long as the lookup
                 run = {**cached, "duration_ms": (time.perf_counter() - looked_up) * 1000}
             else:
-                remote = ctx.run_elsewhere(spec, attachment, step["args"], key) if ctx.run_elsewhere else None
+                remote = (ctx.run_elsewhere(state["job_id"], spec, attachment, step["args"], key)
+                          if ctx.run_elsewhere else None)
                 run = remote if remote is not None else run_tool(
                     spec, ctx.artifact_path(attachment), step["args"], ctx.tool_ctx).model_dump(mode="json")
                 if run["ok"]:

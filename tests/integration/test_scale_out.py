@@ -118,3 +118,33 @@ def test_sixty_jobs_two_apis_three_workers_one_killed(tmp_path: Path, postgres: 
             assert client.get("/healthz").status_code == 200
     finally:
         stop(api1.proc, api2.proc, *api1.workers)
+
+
+def test_a_tool_moved_to_the_gpu_class_runs_only_on_the_gpu_worker(tmp_path: Path, postgres: Postgres) -> None:
+    """`JIMOKU_TOOL_RESOURCES` puts OCR in the `gpu` class: a worker taking only `jobs` plans and
+    drafts, and the OCR step waits in the `gpu` queue until a `--queues gpu` worker starts."""
+    plate = render_nameplate(tmp_path / "plate.png", ["SERIAL NO. AX-4471-B", "MODEL KX-200"])
+    env = {**ENV, "JIMOKU_TOOL_RESOURCES": '{"ocr": "gpu"}'}
+    api = start_server(tmp_path / "api", database_url=postgres.new_database(), extra_env=env)
+    try:
+        api.start_worker(queues="jobs")
+        with api.client("submitter") as client:
+            r = client.post("/v1/jobs", data={"question": "What is the serial number?"},
+                            files=[("files", (plate.name, plate.read_bytes()))])
+            job_id = r.json()["id"]
+            deadline = time.monotonic() + 60
+            while not api.sql("SELECT 1 FROM procrastinate_jobs WHERE task_name = 'jimoku.run_step'"):
+                assert time.monotonic() < deadline, "the OCR step was never sent to its queue"
+                time.sleep(0.2)
+            time.sleep(2)
+            assert client.get(f"/v1/jobs/{job_id}").json()["status"] == "running"  # waiting for a gpu worker
+            gpu = api.start_worker(queues="gpu")
+            doc = wait_for_status(client, job_id, {"awaiting_review", "failed"}, timeout=120)
+        assert doc["status"] == "awaiting_review", doc
+        assert "AX-4471-B" in doc["steps"][0]["summary"] and doc["steps"][0]["tool"] == "ocr"
+        ran = api.sql("SELECT queue_name, status FROM procrastinate_jobs WHERE task_name = 'jimoku.run_step'")
+        assert ran == [("gpu", "succeeded")]
+        by = {event: worker for job, event, worker, _ in events(api) if job == job_id}
+        assert by["tool_ran"].endswith(f":{gpu.pid}") and by["planned"].endswith(f":{api.workers[0].pid}")
+    finally:
+        stop(api.proc, *api.workers)

@@ -88,7 +88,8 @@ async def get_job(job_id: str, engine: EngineDep, _: Submitter) -> JobPublic:
 
 @router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {"description": "No such job"}})
 async def job_events(job_id: str, service: ServiceDep, _: Submitter) -> AsyncIterator[ServerSentEvent]:
-    """Server-Sent Events: queued, running, planned, step_started, step_finished, drafted,
+    """Server-Sent Events: queued, running, planned, step_started, step_finished, tool_ran (a step run by
+    a worker of another resource class), drafted,
     awaiting_review, finalized, failed. The stream ends after finalized or failed."""
     try:
         job = service.engine.jobs.get(job_id)
