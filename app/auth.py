@@ -39,6 +39,9 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+_ACTIVE_ADMIN = "SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1"
+
+
 class KeyStore:
     """API keys in the database."""
 
@@ -47,12 +50,23 @@ class KeyStore:
 
     def create(self, role: Role, name: str) -> tuple[str, str]:
         """A new key; returns (id, key). The key itself is never stored or shown again."""
+        made = self._create(role, name, only_if_no_admin=False)
+        assert made is not None
+        return made
+
+    def create_first_admin(self) -> tuple[str, str] | None:
+        """An admin key when no active one exists, else None. The check and the insert hold the
+        table lock, so two API processes starting at once on one database make one key."""
+        return self._create(Role.admin, "first admin", only_if_no_admin=True)
+
+    def _create(self, role: Role, name: str, *, only_if_no_admin: bool) -> tuple[str, str] | None:
         key_id = secrets.token_hex(4)
         key = f"jmk_{key_id}_{secrets.token_urlsafe(32)}"
-        self.db.write(
-            "INSERT INTO api_keys (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (key_id, name, role.name, _hash(key), utcnow()),
-        )
+        with self.db.transaction(lock="api_keys") as tx:
+            if only_if_no_admin and tx.one(_ACTIVE_ADMIN) is not None:
+                return None
+            tx.write("INSERT INTO api_keys (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (key_id, name, role.name, _hash(key), utcnow()))
         return key_id, key
 
     def verify(self, key: str) -> Principal | None:
@@ -77,7 +91,7 @@ class KeyStore:
 
     def has_admin(self) -> bool:
         """True when an active admin key exists."""
-        row = self.db.one("SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1")
+        row = self.db.one(_ACTIVE_ADMIN)
         return row is not None
 
 
@@ -87,9 +101,10 @@ def ensure_admin_key(store: KeyStore, key_file: Path) -> str | None:
     Returns the new key so the caller can print it once to the terminal; None when an
     admin key already exists (nothing is printed or logged again).
     """
-    if store.has_admin():
+    made = store.create_first_admin()
+    if made is None:
         return None
-    _, key = store.create(Role.admin, "first admin")
+    _, key = made
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.touch(mode=0o600)
     key_file.write_text(key + "\n")

@@ -189,7 +189,10 @@ def serve(engine: Engine, app: procrastinate.App, queues: list[str] | None, conc
                 await app.run_worker_async(
                     queues=queues, concurrency=concurrency, name=f"jimoku-{'-'.join(queues or ['all'])}",
                     update_heartbeat_interval=s.worker_heartbeat_seconds,
-                    stalled_worker_timeout=s.worker_stalled_seconds, install_signal_handlers=True)
+                    stalled_worker_timeout=s.worker_stalled_seconds, install_signal_handlers=True,
+                    # Finished tasks are bookkeeping (the job's history is in job_events); failed
+                    # ones stay for inspection.
+                    delete_jobs="successful")
             finally:
                 sweeper.cancel()
 
