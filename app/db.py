@@ -8,6 +8,7 @@ psycopg's `%s`. Which engine is used is one setting: `JIMOKU_DATABASE_URL` (a
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -143,13 +144,15 @@ class PostgresDatabase:
         """Hold a PostgreSQL advisory lock named `name` while the block runs; yields False
         (and holds nothing) when another session holds it. The server frees it when this
         process dies, so a killed worker never leaves a job locked."""
+        # A 64-bit key from the name: two jobs sharing a lock by chance is out of reach.
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         with self.pool.connection() as conn:
-            got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()[0]
+            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
             try:
                 yield bool(got)
             finally:
                 if got:
-                    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def close(self) -> None:
         self.pool.close()

@@ -130,7 +130,10 @@ class Engine:
         job = self.jobs.create(question, list(attachments), auto_approve, submitted_by, submitter_key)
         self.emit(job.id, "queued", {"status": "queued"})
         if self.queue is not None:
-            self.queue.defer_job(job.id)  # if this fails, the workers' sweeper queues it later
+            try:
+                self.queue.defer_job(job.id)
+            except Exception:  # the job is stored: accepted; a worker's sweep queues it later
+                log.exception("job %s stored but not queued; the workers' sweep will queue it", job.id)
         return job
 
     def _config(self, job_id: str) -> dict[str, Any]:
@@ -199,7 +202,10 @@ class Engine:
             raise JobRejected(str(exc)) from None
         self.jobs.record_decision(job_id, decision)
         if self.queue is not None:  # a worker resumes the graph; the decision is safe in the database
-            self.queue.defer_decision(job_id)
+            try:
+                self.queue.defer_decision(job_id)
+            except Exception:  # recorded: a worker's sweep queues it later
+                log.exception("decision on job %s recorded but not queued; the workers' sweep will queue it", job_id)
             return self._wait_applied(job_id, self.settings.review_apply_wait_seconds)
         return self._apply_decision(job_id, decision)
 

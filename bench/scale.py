@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from bench import report
+from bench import machine, report
 from bench.cache import submit
 from bench.inputs import QUESTION, Inputs
 from bench.report import Row, Section
@@ -88,12 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started_at = datetime.now().astimezone()
     t0 = time.perf_counter()
+    monitor = machine.LoadMonitor()
+    monitor.start()
     with tempfile.TemporaryDirectory(prefix="jimoku-scale-") as tmp_name:
         tmp = Path(tmp_name)
         section = measure(Inputs(tmp / "inputs"), tmp, workers=tuple(int(w) for w in args.workers.split(",")),
                           jobs=args.jobs, planner=args.planner)
-    doc = report.document([section], {"started_at": started_at.isoformat(timespec="seconds"), "mode": "scale",
-                                       "wall_s": round(time.perf_counter() - t0, 1)})
+    doc = report.document([section], {
+        "started_at": started_at.isoformat(timespec="seconds"), "mode": f"scale ({args.planner} planner)",
+        "config": vars(args) | {"out": str(args.out)}, "wall_s": round(time.perf_counter() - t0, 1),
+        "machine": machine.describe(), "load": monitor.stop()})
     report.write(doc, args.out, f"{started_at:%Y-%m-%d}-scale-{args.planner}")
     print(report.markdown(doc))
     return 0 if all(r.met for r in section.rows) else 1
