@@ -21,16 +21,22 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(service: ServiceDep, response: Response) -> dict[str, Any]:
-    """Models verified and loaded, workers running (no key needed); 503 until then."""
+    """Models verified and loaded, the database answering (no key needed); 503 until then."""
     states = {
         key: models.status(key, service.settings.model_dir).state
         for key, m in models.CATALOGUE.items()
         if not m.optional
     }
-    ready = service.ready.is_set() and all(s == "ok" for s in states.values())
+    try:  # with PostgreSQL on another machine, the database can be the part that is down
+        service.engine.db.one("SELECT 1")
+        database = "ok"
+    except Exception as exc:
+        database = f"unreachable: {type(exc).__name__}"
+    ready = service.ready.is_set() and all(s == "ok" for s in states.values()) and database == "ok"
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "ready" if ready else "starting", "models": states, "warm_up": service.warm_up_report}
+    return {"status": "ready" if ready else "starting", "models": states, "database": database,
+            "warm_up": service.warm_up_report}
 
 
 @router.get("/metrics", response_class=Response)
