@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -140,14 +141,22 @@ class PostgresDatabase:
             yield _PgExecutor(conn)
 
     @contextmanager
-    def session_lock(self, name: str) -> Iterator[bool]:
+    def session_lock(self, name: str, wait_seconds: float = 0.0) -> Iterator[bool]:
         """Hold a PostgreSQL advisory lock named `name` while the block runs; yields False
-        (and holds nothing) when another session holds it. The server frees it when this
-        process dies, so a killed worker never leaves a job locked."""
+        (and holds nothing) when another session still holds it after `wait_seconds`. The
+        server frees it when this process dies, so a killed worker never leaves it held.
+
+        Waiting polls with short statements rather than blocking inside one: a session
+        blocked in a statement has an open transaction, and `CREATE INDEX CONCURRENTLY`
+        (which the checkpointer's migrations run) waits for every open transaction."""
         # A 64-bit key from the name: two jobs sharing a lock by chance is out of reach.
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        deadline = time.monotonic() + wait_seconds
         with self.pool.connection() as conn:
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+            while not (got := conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.2)
             try:
                 yield bool(got)
             finally:

@@ -58,18 +58,38 @@ CREATE TABLE IF NOT EXISTS artifacts (
 ]
 
 
+_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+          "applied_at TEXT NOT NULL)")
+
+
 def pending(db: Database) -> list[tuple[int, str]]:
-    """Migrations not applied yet (version, name)."""
-    _ensure_table(db)
-    done = {r[0] for r in db.all("SELECT version FROM schema_migrations")}
+    """Migrations not applied yet (version, name); reads only."""
+    exists = (db.one("SELECT to_regclass('schema_migrations') IS NOT NULL")[0] if db.dialect == "postgres"  # type: ignore[index]
+              else db.one("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'") is not None)
+    done = {r[0] for r in db.all("SELECT version FROM schema_migrations")} if exists else set()
     return [(v, name) for v, name, _ in MIGRATIONS if v not in done]
 
 
 def upgrade(db: Database) -> list[int]:
-    """Apply what is missing; returns the versions applied now (empty when up to date)."""
-    _ensure_table(db)
+    """Apply what is missing; returns the versions applied now (empty when up to date).
+
+    One process at a time, from before the bookkeeping table exists (PostgreSQL fails two
+    concurrent CREATE TABLE IF NOT EXISTS): SQLite's BEGIN IMMEDIATE; on PostgreSQL an
+    advisory lock, held also while the checkpointer's and the queue's schemas are set up."""
+    if db.dialect != "postgres":
+        return _apply(db)
+    with db.session_lock("jimoku-schema", wait_seconds=600) as got:  # type: ignore[attr-defined]
+        if not got:
+            raise RuntimeError("another process has been upgrading the schema for 10 minutes; is it stuck?")
+        applied = _apply(db)
+        _upgrade_postgres_extras(db.url)  # type: ignore[attr-defined]
+    return applied
+
+
+def _apply(db: Database) -> list[int]:
     applied: list[int] = []
-    with db.transaction(lock="schema_migrations") as tx:
+    with db.transaction() as tx:
+        tx.write(_TABLE)
         done = {r[0] for r in tx.all("SELECT version FROM schema_migrations")}
         for version, name, sql in MIGRATIONS:
             if version in done:
@@ -83,14 +103,7 @@ def upgrade(db: Database) -> list[int]:
                      (version, name, utcnow()))
             log.info("applied migration %d: %s", version, name)
             applied.append(version)
-    if db.dialect == "postgres":
-        _upgrade_postgres_extras(db)
     return applied
-
-
-def _ensure_table(db: Database) -> None:
-    db.write("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-             "applied_at TEXT NOT NULL)")
 
 
 def _add_sqlite_columns(tx: object) -> None:
@@ -100,12 +113,10 @@ def _add_sqlite_columns(tx: object) -> None:
         tx.write("ALTER TABLE jobs ADD COLUMN submitter_key TEXT")  # type: ignore[attr-defined]
 
 
-def _upgrade_postgres_extras(db: Database) -> None:
-    """The checkpointer's tables and procrastinate's schema, under one advisory lock."""
+def _upgrade_postgres_extras(url: str) -> None:
+    """The checkpointer's tables and procrastinate's schema (each on a connection of its own)."""
     from app.queue import apply_queue_schema
     from graphs.checkpointers import setup_postgres_checkpointer
 
-    with db.transaction() as tx:
-        tx.one("SELECT pg_advisory_xact_lock(hashtext('jimoku-schema'))")
-        setup_postgres_checkpointer(db.url)  # type: ignore[attr-defined]
-        apply_queue_schema(db.url)  # type: ignore[attr-defined]
+    setup_postgres_checkpointer(url)
+    apply_queue_schema(url)

@@ -163,9 +163,9 @@ def requeue_orphans(engine: Engine, older_than_seconds: float) -> None:
     before = (datetime.now(UTC) - timedelta(seconds=older_than_seconds)).isoformat(timespec="milliseconds")
     live = ("SELECT 1 FROM procrastinate_jobs p WHERE p.task_name = ? AND p.args->>'job_id' = {id} "
             "AND p.status IN ('todo', 'doing')")
-    jobs = engine.db.all(f"SELECT j.id FROM jobs j WHERE j.status IN ('queued', 'running') AND j.updated_at < ? "
+    jobs = engine.db.all(f"SELECT j.id FROM jobs j WHERE j.status IN ('queued', 'running') AND j.updated_at <= ? "
                          f"AND NOT EXISTS ({live.format(id='j.id')})", (before, RUN_JOB))
-    decisions = engine.db.all(f"SELECT d.job_id FROM decisions d WHERE d.applied = 0 AND d.recorded_at < ? "
+    decisions = engine.db.all(f"SELECT d.job_id FROM decisions d WHERE d.applied = 0 AND d.recorded_at <= ? "
                               f"AND NOT EXISTS ({live.format(id='d.job_id')})", (before, APPLY_DECISION))
     for (job_id,) in jobs:
         log.warning("job %s had no queue entry; queued again", job_id)
