@@ -63,8 +63,9 @@ class ArtifactStore:
                     shutil.copyfileobj(src, out, _CHUNK)
             self._write_atomically(target, copy)
         if self.db is not None and self.db.one("SELECT 1 FROM artifacts WHERE sha256 = ?", (sha,)) is None:
+            data = target.read_bytes()
             self.db.write("INSERT INTO artifacts (sha256, size, data, created_at) VALUES (?, ?, ?, ?) "
-                          "ON CONFLICT (sha256) DO NOTHING", (sha, target.stat().st_size, target.read_bytes(), utcnow()))
+                          "ON CONFLICT (sha256) DO NOTHING", (sha, len(data), data, utcnow()))
         return sha, target
 
     @staticmethod
