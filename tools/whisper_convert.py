@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import os
 import re
 import struct
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from tools import models
+from tools.atomic import atomic_path
 from tools.context import ToolContext
 
 CHECKPOINT_NAME = "whisper-base-openai.pt"
@@ -280,13 +280,8 @@ def convert(ct2_model_bin: Path, config_json: Path, out: Path) -> Path:
         "alignment_heads": [[int(layer), int(head)] for layer, head in config["alignment_heads"]],
     }
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    try:
+    with atomic_path(out) as tmp:
         torch.save(checkpoint, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 
