@@ -27,7 +27,9 @@ import torch  # noqa: E402, F401
 
 from app.settings import Settings  # noqa: E402
 from app.tooling import load_registry  # noqa: E402
-from bench import cache, coldstart, concurrency, e2e, machine, planner, report, threads, throughput, tools  # noqa: E402
+from bench import (  # noqa: E402
+    cache, coldstart, concurrency, e2e, machine, planner, report, scale, threads, throughput, tools,
+)
 from bench.inputs import Inputs  # noqa: E402
 from bench.report import Row, Section  # noqa: E402
 from graphs.llm import LlamaConfig  # noqa: E402
@@ -55,16 +57,18 @@ class Mode:
     thread_pairs: int
     detect_default_threads: bool
     balanced_plan: bool
+    scale_jobs: int
+    """Jobs per worker count in the scale-out stage (0: skipped)."""
 
 
 FULL = Mode("full", tool_reps=10, levels=(1, 4, 16), window_s=45, drain_s=150, concurrency_reps=3,
             planner_cold_reps=2, planner_warm_reps=4, after_draft=True, e2e_reps=4,
-            thread_tokens=512, thread_pairs=2, detect_default_threads=True, balanced_plan=True)
+            thread_tokens=512, thread_pairs=2, detect_default_threads=True, balanced_plan=True, scale_jobs=24)
 QUICK = Mode("quick", tool_reps=2, levels=(1, 4), window_s=10, drain_s=60, concurrency_reps=1,
              planner_cold_reps=1, planner_warm_reps=1, after_draft=False, e2e_reps=1,
-             thread_tokens=0, thread_pairs=0, detect_default_threads=False, balanced_plan=False)
+             thread_tokens=0, thread_pairs=0, detect_default_threads=False, balanced_plan=False, scale_jobs=0)
 ORDER = ["tools", "end to end", "concurrency", "cache", "planner", "service threads", "threads", "throughput",
-         "cold start"]
+         "scale-out", "cold start"]
 
 
 def _log(message: str, t0: float) -> None:
@@ -130,6 +134,9 @@ def run(mode: Mode, t0: float) -> list[Section]:
                t0, sections)
         _stage("end to end", lambda: e2e.measure(model, inputs, registry, ctx, tmp / "engine", reps=mode.e2e_reps),
                t0, sections)
+        del model  # the workers of the scale-out stage load their own
+        if mode.scale_jobs:
+            _stage("scale-out", lambda: scale.measure(inputs, tmp / "scale", jobs=mode.scale_jobs), t0, sections)
     return sorted(sections, key=lambda s: ORDER.index(s.name) if s.name in ORDER else len(ORDER))
 
 
