@@ -39,7 +39,7 @@ def events(server: Server) -> list[tuple[str, str, str, str]]:
 
 
 def kill_a_worker_mid_job(server: Server, timeout: float = 120) -> tuple[str, int]:
-    """SIGKILL a worker as soon as one is inside a job (planned, not yet awaiting review)."""
+    """SIGKILL a worker inside a job: its tool step done (checkpointed), its draft being written."""
     pids = {p.pid: p for p in server.workers}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -48,7 +48,8 @@ def kill_a_worker_mid_job(server: Server, timeout: float = 120) -> tuple[str, in
             last[job_id] = (event, worker)
         for job_id, (event, worker) in last.items():
             pid = int(worker.rsplit(":", 1)[1])
-            if pid in pids and event in ("planned", "step_started", "step_finished"):
+            if pid in pids and event == "step_finished":
+                time.sleep(0.3)  # past the execute node's checkpoint, inside the 1 s draft call
                 os.kill(pid, signal.SIGKILL)
                 pids[pid].wait(10)
                 return job_id, pid
@@ -97,6 +98,8 @@ def test_sixty_jobs_two_apis_three_workers_one_killed(tmp_path: Path, postgres: 
         # The killed worker's job was finished by another worker, from its checkpoint.
         runners = [w for job, event, w, _ in log if job == killed_job and event == "running"]
         assert runners[0].endswith(f":{killed_pid}") and not runners[-1].endswith(f":{killed_pid}")
+        resumed = [event for job, event, w, _ in log if job == killed_job and w == runners[-1]]
+        assert resumed == ["running", "drafted", "awaiting_review"]  # after the checkpoint: no plan, no OCR again
         assert api1.sql(f"SELECT attempts FROM jobs WHERE id = '{killed_job}'") == [(2,)]
         print(f"\nkilled worker {killed_pid} inside job {killed_job}; its runs: {runners}; jobs run per worker: "
               f"{Counter(w for _, event, w, _ in log if event == 'running')}")
