@@ -1,7 +1,7 @@
 """200 submissions from 20 clients on loopback: no 5xx, no lost job, bounded memory.
 
 The server runs no workers here, so this measures what the API itself does under load
-(accepting, storing, answering polls). The soak with the real planner and tools is
+(accepting, storing, queueing, answering polls), on SQLite and on PostgreSQL. The soak with the real planner and tools is
 `python -m tests.reliability.soak` (10 minutes; see tests/reliability/README.md).
 """
 
@@ -18,12 +18,14 @@ from tests.reliability.load import run_load
 pytestmark = pytest.mark.slow
 
 
-def test_200_submissions_from_20_clients(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_200_submissions_from_20_clients(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
     plates = [render_nameplate(tmp_path / f"p{i}.png", [f"SERIAL NO. AX-{4400 + i}-B", "MODEL KX-200"])
               for i in range(5)]
     files = [(p.name, p.read_bytes()) for p in plates]
     env = {"JIMOKU_WORKERS": "0", "JIMOKU_WARM_UP": "false", "JIMOKU_RATE_LIMIT_PER_MINUTE": "100000"}
-    with running_server(tmp_path / "data", extra_env=env) as server:
+    url = request.getfixturevalue("postgres").new_database() if backend == "postgres" else None
+    with running_server(tmp_path / "data", extra_env=env, database_url=url) as server:
         report = run_load(server.url, server.keys["submitter"], files, clients=20, submissions=200, seconds=180,
                           server_pid=server.proc.pid, questions=["What is the serial number?"])
         summary = report.summary()
