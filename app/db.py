@@ -9,6 +9,7 @@ psycopg's `%s`. Which engine is used is one setting: `JIMOKU_DATABASE_URL` (a
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class Executor(Protocol):
@@ -117,8 +120,9 @@ class PostgresDatabase:
 
         self.url = url
         self.integrity_error = psycopg.errors.UniqueViolation
+        # timeout: how long a request waits for a connection before it is answered 503.
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, kwargs={"autocommit": True},
-                                   open=True, name="jimoku")
+                                   open=True, name="jimoku", timeout=10)
         self.pool.wait(timeout=30)
 
     def one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
@@ -194,3 +198,13 @@ def database_for(settings: Any) -> Database:
     db = open_database(settings.database_url, settings.data_dir / "jimoku.db")
     upgrade(db)
     return db
+
+
+async def database_unavailable(request: Any, exc: Exception) -> Any:
+    """FastAPI handler for psycopg's OperationalError (PostgreSQL down or unreachable, the pool
+    exhausted): 503 with a reason instead of a bare 500. The request was not carried out."""
+    from fastapi.responses import JSONResponse
+
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={
+        "detail": "the database is unreachable; this request was not carried out, try again shortly"})

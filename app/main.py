@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from fastapi import FastAPI
 
+from app.db import database_unavailable
 from app.limits import BodySizeLimit
 from app.api.routes import artifacts, health, jobs, keys, policy, reviews, tools
 from app.service import Service
@@ -34,6 +36,7 @@ app = FastAPI(
     ),
     lifespan=lifespan,
 )
+app.add_exception_handler(psycopg.OperationalError, database_unavailable)
 for module in (health, jobs, reviews, tools, artifacts, keys, policy, web):
     app.include_router(module.router)
 web.mount_static(app)
