@@ -7,15 +7,19 @@ import os
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from app.auth import KeyStore
 from app.db import open_database
 from app.engine import Engine
 from app.migrations import MIGRATIONS, pending, upgrade
+from app.outcomes import OutcomeStore
+from app.policy_store import PolicyStore
 from app.queue import APPLY_DECISION, RUN_JOB, JobQueue, make_app, requeue_orphans
 from app.settings import Settings
 from graphs.llm import ScriptedChatModel
+from graphs.policy import Policy
 from tests.fixtures.images import render_nameplate
 from tests.fixtures.postgres import Postgres
 
@@ -90,3 +94,28 @@ def test_accepted_work_without_a_queue_entry_is_queued_again(tmp_path: Path, pos
     assert queued()[1:] == [(APPLY_DECISION, job.id, "todo")]
     engine.queue.app.close()
     engine.close()
+
+
+def test_policy_and_outcome_stores_on_both_backends(tmp_path: Path, database_url: str | None) -> None:
+    """Policy versions from concurrent writers are 1..n with no gap or clash; the history
+    statistics read the same on both engines."""
+    db = open_database(database_url, tmp_path / "jimoku.db")
+    upgrade(db)
+    policies = PolicyStore(db)
+    with ThreadPoolExecutor(4) as pool:
+        versions = sorted(pool.map(lambda i: policies.put(Policy(audit_rate=i / 10), changed_by=f"admin{i}"), range(4)))
+    assert versions == [1, 2, 3, 4] and policies.current()[1] == 4
+    assert policies.pause("ocr", "audit disagreed") == 5 and "ocr" in policies.current()[0].paused_case_kinds
+    outcomes = OutcomeStore(db)
+    for n, (decision, confidence) in enumerate([("approve", 0.9), ("edit", 0.5), ("auto_approve", 0.97)]):
+        doc = {"id": f"j{n}", "status": "approved", "confidence": confidence, "flags": [{"kind": "conflict"}],
+               "routing": {"case_kind": "ocr", "route": "human", "audit": False},
+               "review": {"decision": decision, "reviewer": "ana", "at": f"2026-11-28T10:0{n}:00+00:00"}}
+        outcomes.record(doc, awaiting_since="2026-11-28T10:00:00+00:00", finished_at=f"2026-11-28T10:0{n}:00+00:00")
+        outcomes.record(doc, awaiting_since=None, finished_at="2026-11-29T00:00:00+00:00")  # first record wins
+    assert sorted(outcomes.reviewed_history()) == [(0.5, False), (0.9, True)]
+    stats = outcomes.stats()
+    assert stats["automation"] == [{"day": "2026-11-28", "jobs": 3, "auto_approved": 1, "ratio": 0.333}]
+    assert stats["top_flags"] == [{"kind": "conflict", "count": 3}]
+    assert [r["id"] for r in outcomes.export(since="2026-11-28T10:01:00+00:00")] == ["j1", "j2"]
+    db.close()
