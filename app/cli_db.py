@@ -56,6 +56,8 @@ def worker(
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     app = make_app(settings.database_url)
     served = None if names is None else {q for q in names if q != JOB_QUEUE}
+    if settings.database_pool_size < concurrency + 4:  # each running job holds a connection (its lock)
+        settings = settings.model_copy(update={"database_pool_size": concurrency + 4})
     queue = JobQueue(app, served=served, step_wait_seconds=settings.step_wait_seconds,
                      resources=json.loads(settings.tool_resources or "{}"))
     engine = Engine(settings, queue=queue)

@@ -114,7 +114,7 @@ class PostgresDatabase:
 
     dialect = "postgres"
 
-    def __init__(self, url: str, *, max_size: int = 8) -> None:
+    def __init__(self, url: str, *, max_size: int = 10) -> None:
         import psycopg
         from psycopg_pool import ConnectionPool
 
@@ -171,12 +171,12 @@ class PostgresDatabase:
         self.pool.close()
 
 
-def open_database(url: str | None, sqlite_path: Path) -> Database:
+def open_database(url: str | None, sqlite_path: Path, *, pool_size: int = 10) -> Database:
     """PostgreSQL when `url` is set, else the SQLite file."""
     if url:
         if not url.startswith(("postgresql://", "postgres://")):
             raise ValueError(f"JIMOKU_DATABASE_URL must be a postgresql:// URL, not {url.split(':', 1)[0]}://")
-        return PostgresDatabase(url)
+        return PostgresDatabase(url, max_size=pool_size)
     return SqliteDatabase(sqlite_path)
 
 
@@ -195,7 +195,7 @@ def database_for(settings: Any) -> Database:
     """The database the settings name, with its schema brought up to date (idempotent, locked)."""
     from app.migrations import upgrade
 
-    db = open_database(settings.database_url, settings.data_dir / "jimoku.db")
+    db = open_database(settings.database_url, settings.data_dir / "jimoku.db", pool_size=settings.database_pool_size)
     upgrade(db)
     return db
 

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """A `postgresql://` URL to run on several machines (jobs, keys, checkpoints, artifacts and the
     queue in PostgreSQL); unset: the SQLite file `jimoku.db` in the data folder, workers in-process."""
+    database_pool_size: int = 10
+    """PostgreSQL connections per process; a worker holds one for each job it is running."""
     worker_heartbeat_seconds: float = 5.0
     """How often a `jimoku worker` tells PostgreSQL it is alive."""
     worker_stalled_seconds: float = 30.0
