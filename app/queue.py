@@ -1,8 +1,10 @@
 """Distributed workers on procrastinate (a PostgreSQL task queue), for running on many machines.
 
 Queues:
-- `jobs`: run a job's graph (plan, execute, draft, check) and apply review decisions.
-  Any worker listening on `jobs` can continue any job from its last checkpoint.
+- `jobs`: run a job's graph (plan, execute, draft, check). Any worker listening on `jobs`
+  can continue any job from its last checkpoint.
+- `reviews`: apply a reviewer's decision (resume the graph to its end). A worker serving
+  `jobs` also runs a one-slot lane for it, so a decision never waits behind long jobs.
 - one queue per tool resource class (`cpu`, `gpu`, …): a tool step whose resource
   class the job's worker does not serve is sent there, and its result comes back
   through the shared result cache. `jimoku worker --queues gpu` on the machine with
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_QUEUE = "jobs"
+REVIEW_QUEUE = "reviews"
+"""Review decisions have a lane of their own in every worker that serves `jobs`: applying one
+is quick (no LLM), and it must not wait behind the long jobs ahead of it in the queue."""
 RUN_JOB, APPLY_DECISION, RUN_STEP = "jimoku.run_job", "jimoku.apply_decision", "jimoku.run_step"
 
 _engine: Engine | None = None
@@ -75,7 +80,7 @@ def make_app(url: str) -> procrastinate.App:
     """The procrastinate app with jimoku's tasks (not opened)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
     app.task(name=RUN_JOB, queue=JOB_QUEUE)(run_job)
-    app.task(name=APPLY_DECISION, queue=JOB_QUEUE)(apply_decision)
+    app.task(name=APPLY_DECISION, queue=REVIEW_QUEUE)(apply_decision)
     app.task(name=RUN_STEP, queue="cpu")(run_step)
     return app
 
@@ -182,18 +187,26 @@ def serve(engine: Engine, app: procrastinate.App, queues: list[str] | None, conc
     s = engine.settings
 
     async def main() -> None:
+        options: dict[str, Any] = {
+            "update_heartbeat_interval": s.worker_heartbeat_seconds, "stalled_worker_timeout": s.worker_stalled_seconds,
+            # Finished tasks are bookkeeping (the job's history is in job_events); failed ones stay.
+            "delete_jobs": "successful",
+        }
         async with app.open_async():
-            sweeper = asyncio.create_task(sweep(app, engine, stalled_seconds=s.worker_stalled_seconds,
-                                                every=max(1.0, s.worker_heartbeat_seconds)))
+            side = [asyncio.create_task(sweep(app, engine, stalled_seconds=s.worker_stalled_seconds,
+                                              every=max(1.0, s.worker_heartbeat_seconds)))]
+            if queues is None or JOB_QUEUE in queues:
+                side.append(asyncio.create_task(app.run_worker_async(
+                    queues=[REVIEW_QUEUE], concurrency=1, name="jimoku-reviews", install_signal_handlers=False,
+                    **options)))
             try:
-                await app.run_worker_async(
-                    queues=queues, concurrency=concurrency, name=f"jimoku-{'-'.join(queues or ['all'])}",
-                    update_heartbeat_interval=s.worker_heartbeat_seconds,
-                    stalled_worker_timeout=s.worker_stalled_seconds, install_signal_handlers=True,
-                    # Finished tasks are bookkeeping (the job's history is in job_events); failed
-                    # ones stay for inspection.
-                    delete_jobs="successful")
+                # SIGTERM/SIGINT stop this one gracefully (the running task finishes); then the rest.
+                await app.run_worker_async(queues=queues, concurrency=concurrency,
+                                           name=f"jimoku-{'-'.join(queues or ['all'])}", install_signal_handlers=True,
+                                           **options)
             finally:
-                sweeper.cancel()
+                for task in side:
+                    task.cancel()
+                await asyncio.gather(*side, return_exceptions=True)
 
     asyncio.run(main())

@@ -37,9 +37,11 @@ def bus_photo() -> Path:
     return Path(spec.origin).parent / "assets" / "bus.jpg"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("web") / "data") as server:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The reviewer's page on both backends (PostgreSQL: a `jimoku worker` process runs the jobs)."""
+    url = request.getfixturevalue("postgres").new_database() if request.param == "postgres" else None
+    with running_server(tmp_path_factory.mktemp("web") / "data", database_url=url, workers=1) as server:
         yield server
 
 
