@@ -89,11 +89,6 @@ class KeyStore:
         return self.db.write("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                              (utcnow(), key_id)) > 0
 
-    def has_admin(self) -> bool:
-        """True when an active admin key exists."""
-        row = self.db.one(_ACTIVE_ADMIN)
-        return row is not None
-
 
 def ensure_admin_key(store: KeyStore, key_file: Path) -> str | None:
     """On first start, create an admin key and write it to `key_file` (mode 0600).
