@@ -61,11 +61,11 @@ def execute(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
             cached = ctx.cache.get(key)
             if cached is not None:  # the step took as long as the lookup
                 run = {**cached, "duration_ms": (time.perf_counter() - looked_up) * 1000}
+            elif ctx.run_elsewhere and (remote := ctx.run_elsewhere(state["job_id"], spec, attachment,
+                                                                     step["args"], key)) is not None:
+                run = remote  # the worker that ran it has put a success in the shared cache
             else:
-                remote = (ctx.run_elsewhere(state["job_id"], spec, attachment, step["args"], key)
-                          if ctx.run_elsewhere else None)
-                run = remote if remote is not None else run_tool(
-                    spec, ctx.artifact_path(attachment), step["args"], ctx.tool_ctx).model_dump(mode="json")
+                run = run_tool(spec, ctx.artifact_path(attachment), step["args"], ctx.tool_ctx).model_dump(mode="json")
                 if run["ok"]:
                     ctx.cache.put(key, run)
         result = StepResult(
