@@ -8,22 +8,17 @@ from typing import Annotated
 
 import typer
 
-from app.db import open_database
+from app.db import open_for
 from app.migrations import pending, upgrade
 from app.settings import get_settings
 
 db_app = typer.Typer(help="The database: schema status and upgrade.", no_args_is_help=True)
 
 
-def _open():  # type: ignore[no-untyped-def]
-    s = get_settings()
-    return open_database(s.database_url, s.data_dir / "jimoku.db")
-
-
 @db_app.command("status")
 def status() -> None:
     """Which database is in use and which migrations it still needs."""
-    db = _open()
+    db = open_for(get_settings())
     todo = pending(db)
     typer.echo(f"{db.dialect}: " + (f"{len(todo)} migration(s) pending: {todo}" if todo else "up to date"))
 
@@ -32,7 +27,7 @@ def status() -> None:
 def db_upgrade() -> None:
     """Apply pending migrations (also done by `serve` and `worker` on start; safe to run at once
     on several machines)."""
-    db = _open()
+    db = open_for(get_settings())
     applied = upgrade(db)
     typer.echo(f"{db.dialect}: applied {applied}" if applied else f"{db.dialect}: up to date")
 

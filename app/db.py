@@ -191,11 +191,16 @@ def as_database(db: Database | Path | str) -> Database:
     return db
 
 
+def open_for(settings: Any) -> Database:
+    """The database the settings name, as it is (no migration)."""
+    return open_database(settings.database_url, settings.data_dir / "jimoku.db", pool_size=settings.database_pool_size)
+
+
 def database_for(settings: Any) -> Database:
     """The database the settings name, with its schema brought up to date (idempotent, locked)."""
     from app.migrations import upgrade
 
-    db = open_database(settings.database_url, settings.data_dir / "jimoku.db", pool_size=settings.database_pool_size)
+    db = open_for(settings)
     upgrade(db)
     return db
 

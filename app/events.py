@@ -42,7 +42,6 @@ class EventLog:
                            "ORDER BY id", (job_id, after))
         return [{"seq": r[0], "event": r[1], "data": json.loads(r[2]), "worker": r[3], "at": r[4]} for r in rows]
 
-
     def tail(self, after: int, limit: int = 10_000) -> list[tuple[int, str, Event]]:
         """Every job's events with an id above `after`: (id, job id, event), oldest first."""
         rows = self.db.all("SELECT id, job_id, event, data FROM job_events WHERE id > ? ORDER BY id LIMIT ?",

@@ -67,15 +67,6 @@ class JobStore:
     def __init__(self, db: Database | Path) -> None:
         self.db = as_database(db)
 
-    def _one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        return self.db.one(query, args)
-
-    def _all(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self.db.all(query, args)
-
-    def _write(self, query: str, args: tuple[Any, ...] = ()) -> int:
-        return self.db.write(query, args)
-
     # --- jobs -------------------------------------------------------------------------
 
     def create(self, question: str, files: list[dict[str, Any]], auto_approve: bool,
@@ -83,7 +74,7 @@ class JobStore:
         """Record a new queued job (before anything runs, so it cannot be lost)."""
         job_id = uuid.uuid4().hex[:16]
         at = utcnow()
-        self._write(
+        self.db.write(
             "INSERT INTO jobs (id, status, question, files, auto_approve, created_at, updated_at, submitted_by, "
             "submitter_key) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
             (job_id, question, json.dumps(files, ensure_ascii=False), int(auto_approve), at, at, submitted_by,
@@ -93,13 +84,13 @@ class JobStore:
 
     def key_submitted(self, key_id: str, sha256: str) -> bool:
         """True when a job submitted with this key holds the artifact `sha256`."""
-        row = self._one("SELECT 1 FROM jobs WHERE submitter_key = ? AND files LIKE ? LIMIT 1",
+        row = self.db.one("SELECT 1 FROM jobs WHERE submitter_key = ? AND files LIKE ? LIMIT 1",
                         (key_id, f'%"sha256": "{sha256}"%'))
         return row is not None
 
     def get(self, job_id: str) -> JobRow:
         """The job, or KeyError."""
-        row = self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        row = self.db.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         if row is None:
             raise KeyError(job_id)
         return _job(row)
@@ -108,7 +99,7 @@ class JobStore:
         """Move a job to `status` (with a reason when it failed)."""
         assert status in STATUSES, status
         at = utcnow()
-        self._write(
+        self.db.write(
             "UPDATE jobs SET status = ?, error = ?, updated_at = ?, attempts = attempts + ?, "
             "awaiting_since = CASE WHEN ? = 'awaiting_review' THEN COALESCE(awaiting_since, ?) ELSE awaiting_since END "
             "WHERE id = ?",
@@ -120,22 +111,22 @@ class JobStore:
         """Jobs, oldest first, optionally of one status and created at or after `since`."""
         where, args = _filters(status, since)
         query = f"SELECT * FROM jobs WHERE {where} ORDER BY created_at, id LIMIT ? OFFSET ?"
-        return [_job(r) for r in self._all(query, (*args, limit, offset))]
+        return [_job(r) for r in self.db.all(query, (*args, limit, offset))]
 
     def count(self, *, status: str | None = None, since: str | None = None) -> int:
         """How many jobs `list` would return without paging."""
         where, args = _filters(status, since)
-        row = self._one(f"SELECT COUNT(*) FROM jobs WHERE {where}", args)
+        row = self.db.one(f"SELECT COUNT(*) FROM jobs WHERE {where}", args)
         return int(row[0]) if row else 0
 
     def counts_by_status(self) -> dict[str, int]:
         """Number of jobs in each state (every state present, 0 when none)."""
-        found = dict(self._all("SELECT status, COUNT(*) FROM jobs GROUP BY status"))
+        found = dict(self.db.all("SELECT status, COUNT(*) FROM jobs GROUP BY status"))
         return {s: int(found.get(s, 0)) for s in STATUSES}
 
     def claim_next(self) -> str | None:
         """Atomically take the oldest queued job for a worker: queued → running."""
-        row = self._one(
+        row = self.db.one(
             "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = "
             "(SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1) "
             "AND status = 'queued' RETURNING id",
@@ -145,7 +136,7 @@ class JobStore:
 
     def requeue_running(self) -> list[str]:
         """Jobs a dead process left running go back to the queue (attempts are kept)."""
-        rows = self._all("UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'running' RETURNING id",
+        rows = self.db.all("UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'running' RETURNING id",
                          (utcnow(),))
         return [r[0] for r in rows]
 
@@ -155,7 +146,7 @@ class JobStore:
         """Hold a job awaiting review for `reviewer`; Conflict if another holds it."""
         now = datetime.now(UTC)
         until = (now + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
-        changed = self._write(
+        changed = self.db.write(
             "UPDATE jobs SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'awaiting_review' "
             "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)",
             (reviewer, until, job_id, reviewer, now.isoformat(timespec="milliseconds")),
@@ -177,23 +168,23 @@ class JobStore:
         if job.claimed_by and job.claimed_by != reviewer and (job.claimed_until or "") > now:
             raise Conflict(f"job {job_id} is claimed by {job.claimed_by} until {job.claimed_until}")
         try:
-            self._write("INSERT INTO decisions (job_id, decision, recorded_at) VALUES (?, ?, ?)",
+            self.db.write("INSERT INTO decisions (job_id, decision, recorded_at) VALUES (?, ?, ?)",
                         (job_id, json.dumps(decision, ensure_ascii=False), now))
         except self.db.integrity_error:
             raise Conflict(f"job {job_id} has already been decided") from None
 
     def mark_applied(self, job_id: str) -> None:
         """The recorded decision has been applied to the graph."""
-        self._write("UPDATE decisions SET applied = 1 WHERE job_id = ?", (job_id,))
+        self.db.write("UPDATE decisions SET applied = 1 WHERE job_id = ?", (job_id,))
 
     def decision(self, job_id: str) -> DecisionRow | None:
         """The recorded decision on a job, if any."""
-        row = self._one("SELECT job_id, decision, applied FROM decisions WHERE job_id = ?", (job_id,))
+        row = self.db.one("SELECT job_id, decision, applied FROM decisions WHERE job_id = ?", (job_id,))
         return DecisionRow(row[0], json.loads(row[1]), bool(row[2])) if row else None
 
     def unapplied_decisions(self) -> list[DecisionRow]:
         """Decisions recorded but not applied (the process died in between)."""
-        rows = self._all("SELECT job_id, decision, applied FROM decisions WHERE applied = 0 ORDER BY recorded_at")
+        rows = self.db.all("SELECT job_id, decision, applied FROM decisions WHERE applied = 0 ORDER BY recorded_at")
         return [DecisionRow(r[0], json.loads(r[1]), bool(r[2])) for r in rows]
 
 

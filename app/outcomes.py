@@ -14,6 +14,7 @@ from typing import Any
 
 from app.db import Database, as_database
 
+
 class OutcomeStore:
     """Finished jobs, for statistics and export."""
 
