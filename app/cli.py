@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from app import cli_db, cli_eval, cli_jobs, cli_policy
-from app.db import database_for
+from app.store.migrations import database_for
 from app.settings import Settings, get_settings
 from app.tooling import load_registry
 from tools import models
@@ -141,7 +141,8 @@ def keys_create(
     name: Annotated[str | None, typer.Option(help="Whose key this is.")] = None,
 ) -> None:
     """Create an API key and print it (this is the only time it is shown)."""
-    from app.auth import KeyStore, Role
+    from app.auth import Role
+    from app.store.keys import KeyStore
 
     if role not in Role.__members__:
         typer.echo(f"error: role must be one of {', '.join(Role.__members__)}", err=True)
@@ -155,7 +156,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never their secrets)."""
-    from app.auth import KeyStore
+    from app.store.keys import KeyStore
 
     for k in KeyStore(database_for(_settings())).list():
         typer.echo(f"{k['id']}  {k['role']:<10} {k['name']:<24} created {k['created_at']}"
@@ -165,7 +166,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
     """Revoke a key."""
-    from app.auth import KeyStore
+    from app.store.keys import KeyStore
 
     if not KeyStore(database_for(_settings())).revoke(key_id):
         typer.echo(f"error: no active key {key_id}", err=True)
@@ -180,7 +181,7 @@ def serve(
     """Start the HTTP service."""
     import uvicorn
 
-    from app.auth import KeyStore, ensure_admin_key
+    from app.store.keys import KeyStore, ensure_admin_key
 
     settings = _settings()
     key_file = settings.data_dir / "admin.key"

@@ -8,9 +8,14 @@ from typing import Annotated
 
 import typer
 
-from app.db import open_for
-from app.migrations import pending, upgrade
+from app.store.db import open_for
+from app.store.migrations import pending, upgrade
 from app.settings import get_settings
+
+# Imported for what they register with the migrations: their PostgreSQL schemas are set up by
+# the same `jimoku db upgrade`.
+from app import queue as _queue  # noqa: F401, E402
+from app.store import checkpointers as _checkpointers  # noqa: F401, E402
 
 db_app = typer.Typer(help="The database: schema status and upgrade.", no_args_is_help=True)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from app.engine import Engine, JobRejected
-from app.jobs import Conflict
+from app.store.jobs import Conflict
 from app.settings import get_settings
 
 

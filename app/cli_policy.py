@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from app.db import Database, database_for
-from app.outcomes import OutcomeStore
-from app.policy_store import PolicyStore
+from app.store.db import Database
+from app.store.migrations import database_for
+from app.store.outcomes import OutcomeStore
+from app.store.policies import PolicyStore
 from app.settings import get_settings
 from graphs.policy import propose_threshold
 

@@ -18,17 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
-from app.artifacts import ArtifactStore
-from app.db import database_for
-from app.events import EventLog
-from app.jobs import FINAL, JobRow, JobStore, utcnow
-from app.outcomes import OutcomeStore
-from app.policy_store import PolicyStore
 from app.settings import Settings
+from app.store.jobs import JobRow
+from app.store.stores import open_stores
 from app.tooling import load_registry
-from graphs.cache import DatabaseResultCache, SingleFlight
-from graphs.checkpointers import postgres_checkpointer, sqlite_checkpointer
+from graphs.cache import SingleFlight
 from graphs.context import EventSink, GraphContext
+from graphs.contract import FINAL_STATUSES as FINAL
+from graphs.contract import now as utcnow
 from graphs.graph import build_graph
 from graphs.llm import ChatModel, LlamaChatModel, LlamaConfig
 from graphs.state import Attachment
@@ -53,18 +50,18 @@ class Engine:
     def __init__(self, settings: Settings, *, llm: ChatModel | None = None, emit: EventSink | None = None,
                  queue: JobQueue | None = None) -> None:
         self.settings = settings
-        self.db = database_for(settings)
+        self.stores = open_stores(settings)
+        self.db = self.stores.db
         self.distributed = self.db.dialect == "postgres"
         """PostgreSQL: jobs run on `jimoku worker` processes (procrastinate), on any machine."""
         self.queue = queue
-        self.jobs = JobStore(self.db)
-        self.artifacts = ArtifactStore(settings.data_dir / "artifacts", self.db if self.distributed else None)
-        self.graph = build_graph(postgres_checkpointer(settings.database_url) if self.distributed  # type: ignore[arg-type]
-                                 else sqlite_checkpointer(settings.data_dir / "jimoku.db"))
-        self.cache = DatabaseResultCache(self.db)
-        self.policies = PolicyStore(self.db)
-        self.outcomes = OutcomeStore(self.db)
-        self.events = EventLog(self.db)
+        self.jobs = self.stores.jobs
+        self.artifacts = self.stores.artifacts
+        self.graph = build_graph(self.stores.checkpointer)
+        self.cache = self.stores.results
+        self.policies = self.stores.policies
+        self.outcomes = self.stores.outcomes
+        self.events = self.stores.events
         self.registry = load_registry(settings)
         self.tool_ctx = settings.tool_context()
         self._llm = llm
@@ -75,10 +72,7 @@ class Engine:
 
     def close(self) -> None:
         """Release database connections (tests make many engines)."""
-        conn = getattr(self.graph.checkpointer, "conn", None)
-        if conn is not None and hasattr(conn, "close"):
-            conn.close()
-        self.db.close()
+        self.stores.close()
 
     def emit(self, job_id: str, event: str, data: dict[str, Any]) -> None:
         """Write a job's progress to the event log, then tell this process's listeners (SSE, metrics)."""

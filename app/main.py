@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 import psycopg
 from fastapi import FastAPI
 
-from app.db import database_unavailable
-from app.limits import BodySizeLimit
+from app.api.errors import database_unavailable
 from app.api.routes import artifacts, health, jobs, keys, policy, reviews, tools
+from app.limits import BodySizeLimit
 from app.service import Service
 from app.settings import get_settings
 from app.web import routes as web

@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from app.events import Event, EventLog
-from app.jobs import JobStore
+from app.store.event_log import EventLog, EventRecord
+from app.store.jobs import JobStore
 
 
 class _JobStates(Collector):
@@ -60,7 +60,7 @@ class Metrics:
                     self.on_event(job_id, event)
                     self._seen = seq
 
-    def on_event(self, job_id: str, event: Event) -> None:
+    def on_event(self, job_id: str, event: EventRecord) -> None:
         """EventBus listener: tool latencies and review turnaround."""
         data = event["data"]
         if event["event"] == "step_finished" and not data.get("cached"):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
+from app.store.migrations import register_postgres_extra
 from tools.registry import ToolSpec
 from tools.runner import ToolRun, run_tool
 
@@ -95,6 +96,9 @@ def apply_queue_schema(url: str) -> None:
         app = make_app(url)
         with app.open():
             app.schema_manager.apply_schema()
+
+
+register_postgres_extra("procrastinate queue", apply_queue_schema)
 
 
 class JobQueue:

@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.auth import KeyStore
 from app.engine import Engine
 from app.events import EventBus
 from app.limits import RateLimiter
 from app.metrics import Metrics
 from app.settings import Settings
+from app.store.keys import KeyStore
 from app.worker import WorkerPool
 
 

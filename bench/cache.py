@@ -19,8 +19,9 @@ import httpx
 from bench.inputs import QUESTION, Inputs
 from bench.report import Row, Section
 from bench.stats import fmt_ms
-from app.db import as_database
-from graphs.cache import DatabaseResultCache, cache_key
+from app.store.db import open_database
+from app.store.results import DatabaseResultCache
+from graphs.cache import cache_key
 from tests.fixtures.server import Server
 
 TARGET_MS = 10.0
@@ -69,7 +70,7 @@ def measure(server: Server, inputs: Inputs) -> Section:
     plan_step = next(p for p in second["plan"] if p["id"] == step2["step"])
     version = next(t["version"] for t in client.get("/v1/tools").json()["data"] if t["name"] == "ocr")
     key = cache_key("ocr", version, second["files"][0]["sha256"], plan_step["args"])
-    store = DatabaseResultCache(as_database(server.data_dir / "jimoku.db"))
+    store = DatabaseResultCache(open_database(None, server.data_dir / "jimoku.db"))
     lookups = []
     for _ in range(50):
         started = time.perf_counter()

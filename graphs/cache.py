@@ -3,6 +3,8 @@
 The same photo is never processed twice by the same tool version with the same
 arguments: a re-run of the execute node after a crash, or a second job about the same
 nameplate, gets the stored result in microseconds. Only successful results are cached.
+The service keeps them in its database (`app.store.results`); this module has the
+interface and the in-process cache the graph's tests and one-off runs use.
 """
 
 from __future__ import annotations
@@ -22,9 +24,13 @@ def cache_key(tool: str, version: str, sha256: str, args: dict[str, Any]) -> str
 class ResultCache(Protocol):
     """Where tool results are kept."""
 
-    def get(self, key: str) -> dict[str, Any] | None: ...
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored result for `key`, or None."""
+        ...
 
-    def put(self, key: str, value: dict[str, Any]) -> None: ...
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store (or replace) the result for `key`."""
+        ...
 
 
 class SingleFlight:
@@ -52,20 +58,3 @@ class MemoryResultCache:
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         self._data[key] = value
-
-
-class DatabaseResultCache:
-    """Cache in the service's database (SQLite or PostgreSQL), shared by every process
-    using it: on several machines, a result one worker computed is found by all."""
-
-    def __init__(self, db: Any) -> None:
-        self.db = db  # an app.db.Database (graphs/ does not import app/)
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        row = self.db.one("SELECT value FROM tool_results WHERE key = ?", (key,))
-        return json.loads(row[0]) if row else None
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        self.db.write("INSERT INTO tool_results (key, value) VALUES (?, ?) "
-                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                      (key, json.dumps(value, ensure_ascii=False)))

@@ -5,8 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from graphs.evidence import count_in_question, labelled_values, norm_code, people_counts, ratings, sources
+from graphs.evidence import (
+    count_in_question,
+    detected,
+    labelled_values,
+    norm_code,
+    people_counts,
+    ratings,
+    sources,
+)
 from graphs.state import Flag, StepResult
+from tools.registry import Produces
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -43,14 +52,14 @@ def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
     found: dict[str, list[tuple[str, str, str]]] = {}
     for src in srcs:
         for label, value in labelled_values(src.text).items():
-            found.setdefault(label, []).append((src.step, src.tool, value))
+            found.setdefault(label, []).append((src.step, src.produces, value))
     for label, values in found.items():
-        for i, (step_a, tool_a, a) in enumerate(values):
-            for step_b, tool_b, b in values[i + 1:]:
+        for i, (step_a, made_a, a) in enumerate(values):
+            for step_b, made_b, b in values[i + 1:]:
                 na, nb = norm_code(a), norm_code(b)
                 if not na or not nb or na in nb or nb in na:
                     continue
-                if "asr" in (tool_a, tool_b) and heard_alike(na, nb):
+                if Produces.TRANSCRIPT in (made_a, made_b) and heard_alike(na, nb):
                     flags.append(Flag(kind="uncertain_match", steps=[step_a, step_b], message=(
                         f"{label} {a!r} in {step_a} and {b!r} in {step_b} are close but not equal; "
                         "speech recognition often mishears letters: check the recording")))
@@ -79,7 +88,7 @@ def count_mismatch(question: str, steps: Sequence[StepResult]) -> list[Flag]:
     seen = sum(counts.values())
     if seen == stated:
         return []
-    detect_steps = [s["step"] for s in steps if s["ok"] and s["result"] and "counts" in s["result"]]
+    detect_steps = [s["step"] for s in steps if detected(s)]
     return [Flag(kind="count_mismatch", steps=detect_steps,
                  message=f"the question says {stated} people; the detector found {seen}")]
 

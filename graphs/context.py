@@ -54,3 +54,11 @@ class GraphContext:
     run_elsewhere: RemoteRunner | None = None
     """Runs a step on a worker of the tool's resource class when this process does not
     serve that class (scale-out); returns None to run it here."""
+    max_rounds: int = 3
+    """Planning rounds per job: the first plan and at most two more looks when the
+    evidence did not answer the question."""
+    replan_budget_s: float = 90.0
+    """No further round is started once a job has run this long (seconds since planning)."""
+    alarm_classes: frozenset[str] = frozenset({"Fall"})
+    """Detector classes that raise an alarm; below `alarm_floor` they are flagged uncertain."""
+    alarm_floor: float = 0.6

@@ -2,43 +2,82 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from graphs.answer_checks import uncertain_alarms
 from graphs.consistency import conflicts, count_mismatch
 from graphs.grounding import compute_facts
 from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER
+from graphs.retrieval import Line, evidence_lines, relevant_lines, render_lines
 from graphs.state import Attachment, StepResult
 
 
-def draft_facts(question: str, steps: Sequence[StepResult], files: Sequence[Attachment]) -> list[str]:
-    """Facts per step, plus the disagreements found in code, so the draft cannot paper over them."""
+LONG_EVIDENCE_LINES = 20
+"""A step with more lines than this (a long scan, a long recording) is shown to the draft
+as the passages relevant to the question rather than its summary."""
+PASSAGE_LINES = 8
+"""How many best-matching lines (each with a line of context either side) are shown."""
+
+
+def draft_facts(question: str, steps: Sequence[StepResult], files: Sequence[Attachment],
+                alarm_classes: frozenset[str] = frozenset(), alarm_floor: float = 0.0) -> list[str]:
+    """Facts per step, plus the disagreements and weak alarms found in code, so the draft
+    cannot paper over them."""
     disagreements = conflicts(steps) + count_mismatch(question, steps)
     return compute_facts(steps, files) + [
         f"{'the evidence disagrees' if f['kind'] != 'uncertain_match' else 'probably the same value'}: "
-        f"{f['message']} (steps {', '.join(f['steps'])})" for f in disagreements]
+        f"{f['message']} (steps {', '.join(f['steps'])})" for f in disagreements] + [
+        f"{f['steps'][0]}: {f['message']}; do not report them as certain"
+        for f in uncertain_alarms(steps, alarm_classes, alarm_floor)]
 
 
 def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[str]
                   ) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """The messages and the JSON schema of the draft: citations can only name steps that succeeded."""
     step_ids = [s["step"] for s in steps if s["ok"]]
+    by_step: dict[str, list[Line]] = {}
+    for line in evidence_lines(steps):
+        by_step.setdefault(line.step, []).append(line)
+    shown: dict[str, list[Line]] = {
+        sid: relevant_lines(question, lines, limit=PASSAGE_LINES)
+        for sid, lines in by_step.items() if len(lines) > LONG_EVIDENCE_LINES}
+    refs = [line.ref for lines in shown.values() for line in lines]
+    cite = step_ids + refs
     schema = {
         "type": "object",
         "properties": {
             "answer": {"type": "string", "minLength": 1, "maxLength": 600},
-            "citations": {"type": "array", "items": {"enum": step_ids}, "maxItems": len(step_ids)},
+            "citations": {"type": "array", "items": {"enum": cite}, "maxItems": min(len(cite), 8)},
             "answerable": {"type": "boolean"},
         },
         "required": ["answer", "citations", "answerable"],
     }
-    evidence = "\n".join(
-        f"{s['step']} ({s['tool']} on {s['file']}): " + (s["summary"] if s["ok"] else f"ERROR {s['error']}")
-        for s in steps
-    )
+    evidence = "\n".join(f"{s['step']} ({s['tool']} on {s['file']}): " + _step_evidence(s, by_step, shown)
+                         for s in steps)
     messages = [
         {"role": "system", "content": DRAFT_SYSTEM},
         {"role": "user", "content": DRAFT_USER.format(
-            question=question, facts="\n".join(f"- {f}" for f in facts), evidence=evidence)},
+            question=question, facts=_quoted("\n".join(f"- {f}" for f in facts)), evidence=_quoted(evidence))},
     ]
     return messages, schema
+
+
+def _step_evidence(step: StepResult, by_step: dict[str, list[Line]], shown: dict[str, list[Line]]) -> str:
+    """A step's summary; for long evidence, the passages relevant to the question, cited by line."""
+    if not step["ok"]:
+        return f"ERROR {step['error']}"
+    if step["step"] not in shown:
+        return step["summary"]
+    picked = shown[step["step"]]
+    total = len(by_step[step["step"]])
+    if not picked:
+        return f"{total} lines; none shares a word with the question. {step['summary']}"
+    return (f"{total} lines; the {len(picked)} most relevant to the question, each cited as [step:page:line]:\n"
+            + render_lines(picked))
+
+
+def _quoted(text: str) -> str:
+    """Evidence cannot close its own quotation: a file's text saying "</evidence>" stays data."""
+    return re.sub(r"</?\s*evidence\s*>", "[evidence]", text, flags=re.I)

@@ -9,10 +9,12 @@ every code and number in a draft against the evidence it cites.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graphs.state import StepResult
+from tools.registry import Produces
 
 _UNITS = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -89,9 +91,29 @@ def codes(text: str) -> list[str]:
 
 _FIELDS = {
     "serial number": re.compile(r"(?:serial(?:\s*(?:no\.?|number|num|#))?|s/n|製造番号|シリアル番号?)\s*(?:is|:|：|=)?\s*", re.I),
-    "model": re.compile(r"(?:model(?:\s*(?:no\.?|number|#))?|型式|形式)\s*(?:is|:|：|=)?\s*", re.I),
+    "model": re.compile(r"(?:model(?:\s*(?:no\.?|number|#))?|型式|形式|型番)\s*(?:is|:|：|=)?\s*", re.I),
     "part number": re.compile(r"(?:part\s*(?:no\.?|number|#)|p/n|品番|部品番号)\s*(?:is|:|：|=)?\s*", re.I),
 }
+
+
+_MATERIAL = re.compile(r"(?:material|材質|材料)\s*(?:is|:|：|=)?\s*([^\n,;。、]{2,40})", re.I)
+
+
+def labelled_values_all(text: str) -> dict[str, list[str]]:
+    """Every value that follows each label, in order (a plate and an injected line may both
+    say "serial"); materials too ("MATERIAL: SUS304", "材質：ステンレス")."""
+    out: dict[str, list[str]] = {}
+    for name, label in _FIELDS.items():
+        for m in label.finditer(text):
+            rest = re.split(r"\n|[.!?。](?:\s|$)", text[m.end(): m.end() + 60], maxsplit=1)[0]
+            found = [c for c in codes(rest) if len(norm_code(c)) >= 3]
+            if found and found[0] not in out.get(name, []):
+                out.setdefault(name, []).append(found[0])
+    for m in _MATERIAL.finditer(text):
+        value = m.group(1).strip().split("  ")[0].strip()
+        if value and value not in out.get("material", []):
+            out.setdefault("material", []).append(value)
+    return out
 
 
 def labelled_values(text: str) -> dict[str, str]:
@@ -128,9 +150,31 @@ class Source:
     """The text one step contributes, normalised for comparison."""
 
     step: str
-    tool: str
+    produces: str
+    """What the step's tool produces (`tools.registry.Produces`): heard text is normalised."""
     file: str
     text: str
+
+
+def heard(step: StepResult) -> bool:
+    """The step's text was heard (speech), so letters and digits may be misheard."""
+    return step.get("produces") == Produces.TRANSCRIPT
+
+
+def detected(step: StepResult) -> bool:
+    """The step counted objects (a detector), successfully."""
+    return bool(step["ok"] and step["result"] and isinstance(step["result"].get("counts"), dict))
+
+
+def found_something(step: StepResult) -> bool:
+    """The step succeeded and its result holds something: text, a detection, or a report."""
+    if not step["ok"] or not step["result"]:
+        return False
+    counts = step["result"].get("counts")
+    if isinstance(counts, dict):
+        return sum(int(n) for n in counts.values()) > 0
+    text = step["result"].get("text")
+    return bool((text if isinstance(text, str) else step.get("summary") or "").strip())
 
 
 def sources(steps: Sequence[StepResult]) -> list[Source]:
@@ -143,10 +187,12 @@ def sources(steps: Sequence[StepResult]) -> list[Source]:
         text = s["result"].get("text")
         if not isinstance(text, str) or not text.strip():
             text = "" if isinstance(s["result"].get("counts"), dict) else s.get("summary") or ""
+        # Full-width digits, letters and dashes (Japanese plates) compare as their ASCII forms.
+        text = unicodedata.normalize("NFKC", text)
         if text.strip():
-            if s["tool"] == "asr":
+            if heard(s):
                 text = spoken_to_text(text)
-            out.append(Source(s["step"], s["tool"], s["file"], text))
+            out.append(Source(s["step"], s.get("produces", Produces.REPORT), s["file"], text))
     return out
 
 
@@ -168,9 +214,9 @@ def people_counts(steps: Sequence[StepResult]) -> dict[str, int] | None:
     total: dict[str, int] = {}
     seen = False
     for s in steps:
-        if s["ok"] and s["result"] and isinstance(s["result"].get("counts"), dict):
+        if detected(s):
             seen = True
-            for cls, n in s["result"]["counts"].items():
+            for cls, n in s["result"]["counts"].items():  # type: ignore[index]
                 total[cls] = total.get(cls, 0) + int(n)
     return total if seen else None
 

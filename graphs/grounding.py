@@ -17,6 +17,7 @@ from graphs.evidence import (
     FALL_WORDS,
     NEGATION,
     codes,
+    heard,
     labelled_values,
     norm_code,
     people_counts,
@@ -50,9 +51,9 @@ def compute_facts(steps: Sequence[StepResult], files: Sequence[Attachment]) -> l
         if not text:
             facts.append(f"{where}: found nothing ({'; '.join(result.get('warnings') or []) or 'empty result'})")
             continue
-        verb = "heard" if s["tool"] == "asr" else "read"
+        verb = "heard" if heard(s) else "read"
         facts.append(f"{where}: {verb} the text: \"{_clip(text)}\"")
-        labelled = labelled_values(spoken_to_text(text) if s["tool"] == "asr" else text)
+        labelled = labelled_values(spoken_to_text(text) if heard(s) else text)
         for label, value in labelled.items():
             facts.append(f"{where}: {label}: {value}")
     return facts

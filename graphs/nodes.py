@@ -7,29 +7,28 @@ anything else, because LangGraph re-runs the whole node when the job is resumed.
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from pydantic import ValidationError
 
-from graphs.cache import cache_key
+from graphs.answer_checks import stated_disagreement, uncertain_alarms, wrong_field, wrong_field_flags
 from graphs.consistency import conflicts, confidence, count_mismatch, tool_flags
 from graphs.context import GraphContext
+from graphs.contract import Decision, Event, now
 from graphs.drafting import draft_facts, draft_request
 from graphs.grounding import unsupported_claims
+from graphs.injection import instruction_lines
 from graphs.planner import make_plan
+from graphs.planner import replan as replan_steps
 from graphs.policy import route as route_job
 from graphs.prompts import NOT_SHOWN, REVISE
-from graphs.state import Flag, JobState, PlanStep, Review, StepResult
-from tools.runner import run_tool
-
-
-def now() -> str:
-    """UTC timestamp in ISO 8601."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+from graphs.state import Flag, JobState, PlanStep, Review, Round, StepResult
+from graphs.steps import execute_step
+from tools.registry import FileKind
 
 
 def _stamp(state: JobState, name: str) -> dict[str, str]:
@@ -37,50 +36,43 @@ def _stamp(state: JobState, name: str) -> dict[str, str]:
 
 
 def plan(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
-    """Ask the planner which tools to run on which files."""
+    """Ask the planner which tools to run on which files (round 1)."""
     ctx = runtime.context
     steps, notes = make_plan(ctx.llm, state["question"], state["files"], ctx.registry, ctx.tool_ctx)
-    ctx.emit(state["job_id"], "planned", {"plan": steps, "notes": notes})
-    return {"plan": steps, "plan_notes": notes, "status": "running", "timestamps": _stamp(state, "planned")}
+    ctx.emit(state["job_id"], Event.PLANNED, {"plan": steps, "notes": notes, "round": 1})
+    return {"plan": steps, "plan_notes": notes, "round": 1, "rounds": [Round(round=1, reason="first plan")],
+            "status": "running", "timestamps": _stamp(state, "planned")}
+
+
+def replan(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Look again: the evidence did not answer the question; plan the tools not yet tried."""
+    ctx = runtime.context
+    round_ = state.get("round", 1) + 1
+    reason = state.get("look_again") or "the evidence did not answer the question"
+    findings = "\n".join(f"- {f}" for f in state.get("facts", [])) or "- nothing"
+    steps, notes = replan_steps(ctx.llm, state["question"], state["files"], ctx.registry, ctx.tool_ctx,
+                                done=state["plan"], findings=findings, round_=round_)
+    ctx.emit(state["job_id"], Event.REPLANNED, {"round": round_, "reason": reason, "plan": steps, "notes": notes})
+    return {"plan": [*state["plan"], *steps], "plan_notes": [*state.get("plan_notes", []), *notes],
+            "round": round_, "rounds": [*state.get("rounds", []), Round(round=round_, reason=reason)],
+            "look_again": None, "timestamps": _stamp(state, f"replanned_{round_}")}
 
 
 def execute(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
-    """Run the plan: independent steps at once, each with its timeout; errors become data."""
+    """Run the steps not run yet: independent ones at once, each with its timeout; errors become data."""
     ctx = runtime.context
     files = {f["id"]: f for f in state["files"]}
-    done: dict[str, StepResult] = {}
-    pending = list(state["plan"])
+    done: dict[str, StepResult] = {s["step"]: s for s in state.get("steps", [])}
+    pending = [s for s in state["plan"] if s["id"] not in done]
 
-    def run_step(step: PlanStep) -> StepResult:
-        spec = ctx.registry.get(step["tool"])
-        attachment = files[step["file"]]
-        key = cache_key(spec.name, spec.version, attachment["sha256"], step["args"])
-        ctx.emit(state["job_id"], "step_started", {"step": step["id"], "tool": step["tool"], "file": step["file"]})
-        with ctx.single_flight.lock(key):
-            looked_up = time.perf_counter()
-            cached = ctx.cache.get(key)
-            if cached is not None:  # the step took as long as the lookup
-                run = {**cached, "duration_ms": (time.perf_counter() - looked_up) * 1000}
-            elif ctx.run_elsewhere and (remote := ctx.run_elsewhere(state["job_id"], spec, attachment,
-                                                                     step["args"], key)) is not None:
-                run = remote  # the worker that ran it has put a success in the shared cache
-            else:
-                run = run_tool(spec, ctx.artifact_path(attachment), step["args"], ctx.tool_ctx).model_dump(mode="json")
-                if run["ok"]:
-                    ctx.cache.put(key, run)
-        result = StepResult(
-            step=step["id"], tool=step["tool"], file=step["file"], ok=run["ok"], summary=run["summary"],
-            confidence=run["confidence"], result=run["result"], error=run["error"],
-            error_kind=run["error_kind"], duration_ms=run["duration_ms"], cached=cached is not None,
-        )
-        ctx.emit(state["job_id"], "step_finished", {k: result[k] for k in ("step", "tool", "ok", "summary", "error", "duration_ms", "cached")})  # type: ignore[literal-required]
-        return result
+    def run(step: PlanStep) -> StepResult:
+        return execute_step(ctx, state["job_id"], step, files[step["file"]])
 
     with ThreadPoolExecutor(max_workers=ctx.max_parallel_steps, thread_name_prefix="step") as pool:
         while pending:
             # A wave: every step whose dependencies are done runs now.
             ready = [s for s in pending if all(d in done for d in s["after"])] or pending
-            for result in pool.map(run_step, ready):
+            for result in pool.map(run, ready):
                 done[result["step"]] = result
             pending = [s for s in pending if s["id"] not in done]
     steps = [done[s["id"]] for s in state["plan"]]
@@ -90,53 +82,89 @@ def execute(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
 def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Write the answer from the step results and code-computed facts only, citing steps."""
     ctx = runtime.context
-    steps = state["steps"]
-    facts = draft_facts(state["question"], steps, state["files"])
+    steps, question = state["steps"], state["question"]
+    facts = draft_facts(question, steps, state["files"], ctx.alarm_classes, ctx.alarm_floor)
     if not any(s["ok"] for s in steps):
         answer = f"{NOT_SHOWN} anything: no tool produced a result for these files."
-        ctx.emit(state["job_id"], "drafted", {"draft_answer": answer})
+        ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
         return {"facts": facts, "draft_answer": answer, "citations": [], "timestamps": _stamp(state, "drafted")}
-    messages, schema = draft_request(state["question"], steps, facts)
+    messages, schema = draft_request(question, steps, facts)
     step_ids = [s["step"] for s in steps if s["ok"]]
+
+    def problems_of(answer: str) -> list[str]:
+        return unsupported_claims(answer, steps, facts) + wrong_field(question, answer, steps)
+
     raw = ctx.llm.complete(messages, schema=schema, max_tokens=300, purpose="draft")
     reply = json.loads(raw)
     revisions = 0
-    problems = unsupported_claims(reply["answer"], steps, facts)
+    problems = problems_of(reply["answer"])
     if problems:
-        # One second chance: tell the model what it stated without evidence. The check
-        # node still flags whatever the revised answer gets wrong.
+        # One second chance: tell the model what it got wrong. The check node still flags
+        # whatever the revised answer gets wrong.
         retry = [*messages, {"role": "assistant", "content": raw},
                  {"role": "user", "content": REVISE.format(problems="\n".join(f"- {p}" for p in problems))}]
         revised = json.loads(ctx.llm.complete(retry, schema=schema, max_tokens=300, purpose="draft"))
-        if len(unsupported_claims(revised["answer"], steps, facts)) < len(problems):
+        if len(problems_of(revised["answer"])) < len(problems):
             reply, revisions = revised, 1
     answer = reply["answer"].strip()
     if not reply.get("answerable", True) and NOT_SHOWN.lower() not in answer.lower():
         answer = f"{NOT_SHOWN} the answer. {answer}"
-    citations = list(dict.fromkeys(c for c in reply.get("citations", []) if c in step_ids))
-    ctx.emit(state["job_id"], "drafted", {"draft_answer": answer, "citations": citations, "revisions": revisions})
-    return {"facts": facts, "draft_answer": answer, "citations": citations, "draft_revisions": revisions,
-            "timestamps": _stamp(state, "drafted")}
+    cited = [str(c) for c in reply.get("citations", [])]
+    # A line ref ("s1:p27:l4") cites its step too; the page jumps to the line.
+    citations = list(dict.fromkeys(c.split(":")[0] for c in cited if c.split(":")[0] in step_ids))
+    cited_lines = list(dict.fromkeys(c for c in cited if ":" in c))
+    ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer, "citations": citations,
+                                              "cited_lines": cited_lines, "revisions": revisions})
+    return {"facts": facts, "draft_answer": answer, "citations": citations, "cited_lines": cited_lines,
+            "draft_revisions": revisions, "timestamps": _stamp(state, "drafted")}
 
 
 def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
-    """Compare values across evidence, check the draft's claims, score confidence."""
+    """Compare values across evidence, check the draft answers what was asked, score confidence;
+    and say whether it is worth looking again (`look_again`, read by the router)."""
     ctx = runtime.context
-    steps, answer = state["steps"], state["draft_answer"]
+    steps, answer, question = state["steps"], state["draft_answer"], state["question"]
     flags: list[Flag] = []
     if not state["plan"]:
         flags.append(Flag(kind="no_evidence", steps=[], message="no tool could read the attached files"))
     flags += tool_flags(steps, ctx.low_confidence)
     flags += conflicts(steps)
-    flags += count_mismatch(state["question"], steps)
-    if NOT_SHOWN.lower() in answer.lower():
+    flags += count_mismatch(question, steps)
+    unanswered = NOT_SHOWN.lower() in answer.lower()
+    if unanswered:
         flags.append(Flag(kind="unanswerable", steps=[],
                           message="the evidence does not answer the question; a person must answer or reject"))
     for problem in unsupported_claims(answer, steps, state.get("facts", [])):
         flags.append(Flag(kind="unsupported_claim", steps=state.get("citations", []), message=problem))
+    flags += wrong_field_flags(question, answer, steps)
+    flags += uncertain_alarms(steps, ctx.alarm_classes, ctx.alarm_floor)
+    flags += stated_disagreement(answer, steps, flags)
+    suspicious = instruction_lines(steps)
+    if suspicious:
+        flags.append(Flag(kind="instruction_in_evidence", steps=sorted({x.step for x in suspicious}), message=(
+            "text in the evidence reads like instructions to the system (treated as data): "
+            + " | ".join(repr(x.line) for x in suspicious[:3]))))
     score, explained = confidence(steps, state.get("citations", []), flags)
     return {"flags": flags, "confidence": score, "confidence_explained": explained,
-            "timestamps": _stamp(state, "checked")}
+            "look_again": _look_again(state, ctx, unanswered), "timestamps": _stamp(state, "checked")}
+
+
+def _look_again(state: JobState, ctx: GraphContext, unanswered: bool) -> str | None:
+    """Why another planning round may help, or None (answered, no rounds or time left, nothing untried)."""
+    if not unanswered or state.get("round", 1) >= ctx.max_rounds:
+        return None
+    planned = state.get("timestamps", {}).get("planned")
+    if planned and (datetime.now(UTC) - datetime.fromisoformat(planned)).total_seconds() > ctx.replan_budget_s:
+        return None
+    tried = {(s["tool"], s["file"]) for s in state["plan"]}
+    kinds = {f["id"]: FileKind(f["kind"]) for f in state["files"]}
+    untried = [(spec.name, fid) for spec in ctx.registry for fid, kind in kinds.items()
+               if kind in spec.accepts and (spec.name, fid) not in tried]
+    if not untried:
+        return None
+    found = [s for s in state["steps"] if s["ok"]]
+    return ("the draft says the evidence does not show the answer"
+            + (f" ({len(found)} of {len(state['steps'])} steps found something)" if state["steps"] else ""))
 
 
 def route(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
@@ -150,45 +178,44 @@ def route(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     return {"routing": routing.model_dump()}
 
 
-def review(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
-    """Stop for a person unless the policy approved the draft by rule.
-
-    Nothing is written before `interrupt()`: on resume this node runs again from the top.
-    """
+def auto_approve(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """The policy approved the draft by rule: record that as the decision."""
     routing = state["routing"]
-    if routing["route"] == "auto":
-        return {"review": Review(decision="auto_approve", reviewer=f"policy v{routing['policy_version']}",
-                                 comment="; ".join(routing["reasons"]), at=now())}
+    return {"review": Review(decision="auto_approve", reviewer=f"policy v{routing['policy_version']}",
+                             comment="; ".join(routing["reasons"]), at=now())}
+
+
+def review(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Stop for a person. Nothing is written before `interrupt()`: on resume this node runs again."""
     decision = interrupt({
         "job_id": state["job_id"],
         "question": state["question"],
-        "files": [{k: f[k] for k in ("id", "name", "kind", "sha256")} for f in state["files"]],  # type: ignore[literal-required]
+        "files": [{"id": f["id"], "name": f["name"], "kind": f["kind"], "sha256": f["sha256"]} for f in state["files"]],
         "plan": state["plan"],
-        "evidence": [{k: s[k] for k in ("step", "tool", "file", "ok", "summary", "error", "confidence")} for s in state["steps"]],  # type: ignore[literal-required]
+        "evidence": [{"step": s["step"], "tool": s["tool"], "produces": s.get("produces"), "file": s["file"],
+                      "ok": s["ok"], "summary": s["summary"], "error": s["error"], "confidence": s["confidence"]}
+                     for s in state["steps"]],
         "facts": state.get("facts", []),
         "draft_answer": state["draft_answer"],
         "citations": state.get("citations", []),
         "flags": state["flags"],
         "confidence": state["confidence"],
-        "routing": routing,
+        "routing": state["routing"],
     })
     return {"review": validate_decision(decision)}
 
 
 def validate_decision(decision: Any) -> Review:
-    """A resume value must be a well-formed decision; anything else is refused loudly."""
-    if not isinstance(decision, dict) or decision.get("decision") not in ("approve", "edit", "reject"):
-        raise ValueError("a review decision must be {'decision': 'approve'|'edit'|'reject', ...}")
-    if decision["decision"] == "edit" and not str(decision.get("answer") or "").strip():
-        raise ValueError("an 'edit' decision needs the corrected answer")
-    if decision["decision"] == "reject" and not str(decision.get("comment") or "").strip():
-        raise ValueError("a 'reject' decision needs a reason in 'comment'")
-    review_: Review = {"decision": decision["decision"], "reviewer": str(decision.get("reviewer") or "unknown"),
-                       "at": decision.get("at") or now()}
-    if decision.get("answer"):
-        review_["answer"] = str(decision["answer"])
-    if decision.get("comment"):
-        review_["comment"] = str(decision["comment"])
+    """A resume value must be a well-formed `Decision`; anything else is refused loudly (ValueError)."""
+    try:
+        valid = Decision.model_validate(decision)
+    except ValidationError as exc:
+        raise ValueError("; ".join(e["msg"] for e in exc.errors())) from None
+    review_ = Review(decision=valid.decision, reviewer=valid.reviewer or "unknown", at=valid.at or now())
+    if valid.answer:
+        review_["answer"] = valid.answer
+    if valid.comment:
+        review_["comment"] = valid.comment
     return review_
 
 
@@ -201,5 +228,5 @@ def finalize(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         final, status = rev["answer"], "approved"
     else:
         final, status = state["draft_answer"], "approved"
-    runtime.context.emit(state["job_id"], "finalized", {"status": status, "final_answer": final, "review": rev})
+    runtime.context.emit(state["job_id"], Event.FINALIZED, {"status": status, "final_answer": final, "review": rev})
     return {"final_answer": final, "status": status, "timestamps": _stamp(state, "finalized")}

@@ -5,27 +5,24 @@ The JSON schema is built per request: each step is one of the registered tools (
 `args` the tool's own argument schema. llama.cpp turns the schema into a grammar, so the
 model can only emit tools and files that exist. Code then drops duplicates and adds a
 step for any file the plan left unread (`origin="coverage"`), noting both.
+
+A later round (the evidence did not answer the question) is planned the same way but
+offered only the (tool, file) pairs not yet tried, and told what the earlier steps found.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from graphs.llm import ChatModel
-from graphs.prompts import PLAN_EXAMPLES, PLAN_SYSTEM, PLAN_USER
+from graphs.prompts import PLAN_EXAMPLES, PLAN_SYSTEM, PLAN_USER, REPLAN_USER
 from graphs.state import Attachment, PlanStep
 from tools.context import ToolContext
-from tools.registry import FileKind, Registry, ToolSpec
+from tools.registry import COVERAGE, FileKind, Produces, Registry, ToolSpec
 
 MAX_STEPS = 8
-# When a plan leaves a file unread, these tools read it (if registered).
-COVERAGE_TOOLS: dict[str, tuple[str, ...]] = {
-    "image": ("ocr", "detect"),
-    "document": ("ocr",),
-    "audio": ("asr",),
-}
 _SIMPLE_TYPES = {"string", "integer", "number", "boolean"}
 
 
@@ -43,13 +40,20 @@ def tool_cards(specs: Sequence[ToolSpec], ctx: ToolContext | None) -> str:
     return "\n".join(lines)
 
 
-def plan_examples(names: set[str]) -> str:
-    """Worked examples using only registered tools (none when the built-ins are absent)."""
+def plan_examples(specs: Sequence[ToolSpec]) -> str:
+    """Worked examples, each step naming the registered tool that produces what it needs
+    (an example is left out when no registered tool produces it)."""
+    def first(produces: str, kind: str) -> str | None:
+        found = [s.name for s in specs if s.produces == produces and FileKind(kind) in s.accepts]
+        return found[0] if found else None
+
     shown = []
     for question, files, steps in PLAN_EXAMPLES:
-        if all(tool in names for tool, _ in steps):
+        kinds = dict(files)
+        named = [(first(produces, kinds[f]), f) for produces, f in steps]
+        if all(t is not None for t, _ in named):
             listed = ", ".join(f"{fid} ({kind})" for fid, kind in files)
-            plan = json.dumps({"steps": [{"tool": t, "file": f} for t, f in steps]})
+            plan = json.dumps({"steps": [{"tool": t, "file": f} for t, f in named]})
             shown.append(f"Question: {question} Files: {listed}\nPlan: {plan}")
     return ("\nExamples:\n" + "\n".join(shown)) if shown else ""
 
@@ -64,11 +68,16 @@ def _plannable_args(spec: ToolSpec) -> dict[str, Any]:
     return out
 
 
-def plan_schema(specs: Sequence[ToolSpec], files: Sequence[Attachment]) -> dict[str, Any] | None:
-    """JSON schema of a valid plan for these files, or None when no tool reads any file."""
+def plan_schema(specs: Sequence[ToolSpec], files: Sequence[Attachment],
+                tried: set[tuple[str, str]] | None = None) -> dict[str, Any] | None:
+    """JSON schema of a valid plan for these files, or None when no tool reads any file.
+
+    `tried` (tool, file id) pairs are left out: a later round can only look anew.
+    """
+    tried = tried or set()
     options = []
     for spec in specs:
-        ids = [f["id"] for f in files if FileKind(f["kind"]) in spec.accepts]
+        ids = [f["id"] for f in files if FileKind(f["kind"]) in spec.accepts and (spec.name, f["id"]) not in tried]
         if not ids:
             continue
         props: dict[str, Any] = {"tool": {"const": spec.name}, "file": {"enum": ids}}
@@ -95,7 +104,7 @@ def plan_messages(question: str, files: Sequence[Attachment], specs: Sequence[To
     """System prompt (stable: the cached prefix) and the request."""
     return [
         {"role": "system", "content": PLAN_SYSTEM.format(
-            tool_cards=tool_cards(specs, ctx), examples=plan_examples({s.name for s in specs}))},
+            tool_cards=tool_cards(specs, ctx), examples=plan_examples(specs))},
         {"role": "user", "content": PLAN_USER.format(question=question, files=describe_files(files))},
     ]
 
@@ -121,12 +130,55 @@ def make_plan(
     return steps, notes
 
 
+def replan(
+    llm: ChatModel,
+    question: str,
+    files: Sequence[Attachment],
+    registry: Registry,
+    ctx: ToolContext | None,
+    *,
+    done: Sequence[PlanStep],
+    findings: str,
+    round_: int,
+) -> tuple[list[PlanStep], list[str]]:
+    """Plan another look: only (tool, file) pairs not yet tried, told what was found so far.
+
+    With a single untried pair the LLM is not asked (there is nothing to choose). Returns
+    the new steps (numbered after `done`) and notes; no steps when nothing is left to try.
+    """
+    specs = list(registry)
+    tried = {(s["tool"], s["file"]) for s in done}
+    schema = plan_schema(specs, files, tried)
+    notes: list[str] = []
+    if schema is None:
+        return [], ["every tool that reads these files has been tried"]
+    options = [(spec.name, f["id"]) for spec in specs for f in files
+               if FileKind(f["kind"]) in spec.accepts and (spec.name, f["id"]) not in tried]
+    if len(options) == 1:
+        raw_steps: list[dict[str, Any]] = [{"tool": options[0][0], "file": options[0][1]}]
+        notes.append(f"round {round_}: one untried tool left; ran {options[0][0]} on {options[0][1]}")
+    else:
+        messages = plan_messages(question, files, specs, ctx)
+        messages[-1]["content"] += REPLAN_USER.format(
+            findings=findings, untried="\n".join(f"- {t} on {f}" for t, f in options))
+        reply = llm.complete(messages, schema=schema, max_tokens=400, purpose="plan")
+        raw_steps = json.loads(reply).get("steps", [])
+    steps = normalise(raw_steps, files, registry, notes, first=len(done) + 1, round_=round_,
+                      tried=tried, cover=False)
+    return steps, notes
+
+
 def normalise(raw_steps: Sequence[dict[str, Any]], files: Sequence[Attachment], registry: Registry,
-              notes: list[str]) -> list[PlanStep]:
-    """Validate each step again (a scripted LLM has no grammar), drop duplicates, cover files."""
+              notes: list[str], *, first: int = 1, round_: int = 1, tried: set[tuple[str, str]] | None = None,
+              cover: bool = True) -> list[PlanStep]:
+    """Validate each step again (a scripted LLM has no grammar), drop duplicates, cover files.
+
+    Steps are numbered from `first`; `tried` pairs (an earlier round's) count as duplicates.
+    """
     by_id = {f["id"]: f for f in files}
     steps: list[PlanStep] = []
     seen: set[str] = set()
+    tried = tried or set()
     for raw in raw_steps:
         name, file_id = raw.get("tool"), raw.get("file")
         if name not in registry or file_id not in by_id:
@@ -138,21 +190,25 @@ def normalise(raw_steps: Sequence[dict[str, Any]], files: Sequence[Attachment], 
             continue
         args = {k: v for k, v in (raw.get("args") or {}).items() if k in _plannable_args(spec)}
         key = json.dumps([name, file_id, args], sort_keys=True)
-        if key in seen:
+        if key in seen or (name, file_id) in tried:
             notes.append(f"dropped a duplicate step: {name} on {file_id}")
             continue
         seen.add(key)
-        steps.append(_step(len(steps) + 1, name, file_id, args, "planner"))
+        steps.append(_step(first + len(steps), spec, file_id, args, "planner", round_))
+    if not cover:
+        return steps
     covered = {s["file"] for s in steps}
     for f in files:
         if f["id"] in covered:
             continue
-        for name in COVERAGE_TOOLS.get(f["kind"], ()):
-            if name in registry and FileKind(f["kind"]) in registry.get(name).accepts:
-                steps.append(_step(len(steps) + 1, name, f["id"], {}, "coverage"))
-                notes.append(f"the plan left {f['id']} ({f['name']}) unread; added {name}")
+        for produces in COVERAGE.get(FileKind(f["kind"]), ()):
+            for spec in registry.producing(produces, FileKind(f["kind"]))[:1]:
+                steps.append(_step(first + len(steps), spec, f["id"], {}, "coverage", round_))
+                notes.append(f"the plan left {f['id']} ({f['name']}) unread; added {spec.name}")
     return steps
 
 
-def _step(n: int, tool: str, file_id: str, args: dict[str, Any], origin: str) -> PlanStep:
-    return PlanStep(id=f"s{n}", tool=tool, file=file_id, args=args, after=[], origin=origin)  # type: ignore[typeddict-item]
+def _step(n: int, spec: ToolSpec, file_id: str, args: dict[str, Any],
+          origin: Literal["planner", "coverage"], round_: int) -> PlanStep:
+    return PlanStep(id=f"s{n}", tool=spec.name, file=file_id, args=args, after=[], origin=origin,
+                    produces=spec.produces.value, round=round_)

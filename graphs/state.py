@@ -7,10 +7,13 @@ and a reviewer's page can show it without translation.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
-FileKindName = Literal["image", "audio", "document"]
-Decision = Literal["approve", "edit", "reject", "auto_approve"]
+# pydantic reads these TypedDicts into the API's schema; on Python 3.11 it needs
+# typing_extensions' TypedDict for that.
+from typing_extensions import TypedDict
+
+from graphs.contract import DecisionKind, FileKindName, FlagKind, JobStatus
 
 
 class Attachment(TypedDict):
@@ -39,6 +42,10 @@ class PlanStep(TypedDict):
     """Step ids that must finish first."""
     origin: Literal["planner", "coverage"]
     """"coverage" marks a step added in code because the plan left a file unread."""
+    produces: str
+    """What the tool's result holds (`tools.registry.Produces`: text, transcript, detections, report)."""
+    round: int
+    """The planning round that chose this step (1 = the first plan; later rounds look again)."""
 
 
 class StepResult(TypedDict):
@@ -46,6 +53,8 @@ class StepResult(TypedDict):
 
     step: str
     tool: str
+    produces: str
+    """What the result holds (`tools.registry.Produces`); checks and the page key off it."""
     file: str
     ok: bool
     summary: str
@@ -60,18 +69,22 @@ class StepResult(TypedDict):
 class Flag(TypedDict):
     """Something a reviewer must look at."""
 
-    kind: Literal[
-        "conflict", "uncertain_match", "count_mismatch", "low_confidence", "tool_error",
-        "unanswerable", "unsupported_claim", "no_evidence",
-    ]
+    kind: FlagKind
     message: str
     steps: list[str]
+
+
+class Round(TypedDict):
+    """One planning round: the first plan, or another look and why it was taken."""
+
+    round: int
+    reason: str
 
 
 class Review(TypedDict, total=False):
     """The reviewer's decision, as resumed into the graph."""
 
-    decision: Decision
+    decision: DecisionKind
     answer: str
     comment: str
     reviewer: str
@@ -91,6 +104,13 @@ class JobState(JobInput, total=False):
     """Everything the nodes add. Each node returns a partial update of these keys."""
 
     plan: list[PlanStep]
+    """Every step planned, over all rounds (each step says its round)."""
+    round: int
+    """The current planning round (1 = the first plan)."""
+    rounds: list[Round]
+    """Each round and why it was taken."""
+    look_again: str | None
+    """Set by the check when another round may answer the question (the router reads it)."""
     plan_notes: list[str]
     """What code changed in the LLM's plan (duplicates dropped, coverage steps added)."""
     steps: list[StepResult]
@@ -100,6 +120,9 @@ class JobState(JobInput, total=False):
     draft_revisions: int
     """1 when the first draft stated something unsupported and was asked again."""
     citations: list[str]
+    """Step ids the draft rests on."""
+    cited_lines: list[str]
+    """Line refs the draft cites in long evidence ("s1:p27:l4", "s2:t3"; see graphs.retrieval)."""
     flags: list[Flag]
     confidence: float
     confidence_explained: str
@@ -107,5 +130,5 @@ class JobState(JobInput, total=False):
     """The review policy's decision (graphs.policy.Routing): human or auto, audit, reasons."""
     review: Review
     final_answer: str | None
-    status: Literal["running", "awaiting_review", "approved", "rejected", "failed"]
+    status: JobStatus
     timestamps: dict[str, str]

@@ -5,11 +5,12 @@ This package imports nothing from `graphs` or `app`.
 
 from tools.context import ToolContext
 from tools.errors import ToolDefinitionError, ToolInputError, ToolTimeoutError, UnknownToolError
-from tools.registry import REGISTRY, FileKind, ToolResult, ToolSpec, tool
+from tools.registry import REGISTRY, FileKind, Produces, ToolResult, ToolSpec, tool
 
 __all__ = [
     "REGISTRY",
     "FileKind",
+    "Produces",
     "ToolContext",
     "ToolDefinitionError",
     "ToolInputError",

@@ -70,7 +70,7 @@ class AsrResult(ToolResult):
     segments: list[Segment] = Field(default_factory=list)
 
 
-@tool(accepts=["audio"], resource="cpu", max_concurrency=1, timeout=300, version="1")
+@tool(accepts=["audio"], produces="transcript", resource="cpu", max_concurrency=1, timeout=300, version="1")
 def asr(file: Path, ctx: ToolContext, language: Literal["auto", "en", "ja"] = "auto") -> AsrResult:
     """Transcribe speech in voice memos and recordings: spoken serial numbers, machine names, instructions; English and Japanese.
 

@@ -97,7 +97,8 @@ def describe(ctx: ToolContext) -> str:
 
 
 @tool(
-    accepts=["image"], resource="cpu", max_concurrency=1, timeout=120, version="1", describe=describe
+    accepts=["image"], produces="detections", resource="cpu", max_concurrency=1, timeout=120, version="1",
+    describe=describe,
 )
 def detect(
     file: Path,

@@ -122,7 +122,7 @@ class OcrResult(ToolResult):
 
 
 @tool(
-    accepts=["image", "document"], resource="cpu", max_concurrency=2, timeout=TIMEOUT_S, version="1"
+    accepts=["image", "document"], produces="text", resource="cpu", max_concurrency=2, timeout=TIMEOUT_S, version="1"
 )
 def ocr(
     file: Path, ctx: ToolContext, lang: Literal["eng", "jpn", "eng+jpn"] = "eng+jpn"

@@ -43,6 +43,32 @@ class FileKind(StrEnum):
     DOCUMENT = "document"
 
 
+class Produces(StrEnum):
+    """What a tool's result holds, so the rest of jimoku treats every tool of a kind alike.
+
+    The checks, the planner's coverage step and the reviewer page key off this, never off
+    a tool's name: a plugin OCR engine gets the same grounding, conflict checks and
+    overlays as the built-in one.
+    """
+
+    TEXT = "text"
+    """Text read off an image or document: `text`, and `pages` of `lines` with boxes."""
+    TRANSCRIPT = "transcript"
+    """Speech heard: `text` (spoken numbers are normalised) and timed `segments`."""
+    DETECTIONS = "detections"
+    """Objects found: `detections` with class, box and confidence, and `counts` per class."""
+    REPORT = "report"
+    """Anything else: the tool speaks through its `summary`."""
+
+
+# Which capability reads a file of each kind when the plan left it unread, in order.
+COVERAGE: dict[FileKind, tuple[Produces, ...]] = {
+    FileKind.IMAGE: (Produces.TEXT, Produces.DETECTIONS),
+    FileKind.DOCUMENT: (Produces.TEXT,),
+    FileKind.AUDIO: (Produces.TRANSCRIPT,),
+}
+
+
 class ToolResult(BaseModel):
     """Base of every tool's structured result.
 
@@ -83,6 +109,8 @@ class ToolSpec:
     version: str
     origin: str
     takes_context: bool
+    produces: Produces = Produces.REPORT
+    """What the result holds (see `Produces`)."""
     describe: Callable[[ToolContext], str] | None = None
     """Optional hook giving the description for the configured model (e.g. its classes)."""
 
@@ -102,6 +130,7 @@ class ToolSpec:
             "name": self.name,
             "description": self.describe_for(ctx),
             "accepts": sorted(self.accepts),
+            "produces": self.produces.value,
             "file": self.file_doc,
             "arguments": self.args_schema(),
             "version": self.version,
@@ -182,6 +211,15 @@ class Registry:
         """Tools that accept files of `kind`."""
         return [s for s in self if kind in s.accepts]
 
+    def producing(self, produces: Produces, kind: FileKind | None = None) -> list[ToolSpec]:
+        """Tools whose results hold `produces` (and that read `kind`, if given), by name."""
+        return [s for s in self if s.produces is produces and (kind is None or kind in s.accepts)]
+
+    def produces(self, name: str) -> Produces:
+        """What the tool called `name` produces; `REPORT` for a tool no longer registered."""
+        spec = self._tools.get(name)
+        return spec.produces if spec is not None else Produces.REPORT
+
 
 REGISTRY = Registry()
 
@@ -190,6 +228,7 @@ def tool(
     func: Callable[..., Any] | None = None,
     *,
     accepts: Iterable[str],
+    produces: str = Produces.REPORT,
     name: str | None = None,
     resource: str = "cpu",
     max_concurrency: int = 1,
@@ -204,6 +243,9 @@ def tool(
         func: The function (when used as `@tool` without parentheses this is impossible:
             `accepts` is required, so always write `@tool(accepts=[...])`).
         accepts: File kinds the tool reads: any of "image", "audio", "document".
+        produces: What the result holds: "text" (read text: `text` and `pages` of
+            `lines`), "transcript" (heard speech: `text` and `segments`), "detections"
+            (`detections` and `counts`), or "report" (only a summary; the default).
         name: Tool name the planner uses; defaults to the function's name.
         resource: Resource class; tools of one class share its concurrency limit.
         max_concurrency: How many calls of this tool may run at once.
@@ -218,6 +260,7 @@ def tool(
         spec = build_spec(
             f,
             accepts=accepts,
+            produces=produces,
             name=name,
             resource=resource,
             max_concurrency=max_concurrency,
@@ -238,6 +281,7 @@ def build_spec(
     accepts: Iterable[str],
     name: str | None,
     resource: str,
+    produces: str = Produces.REPORT,
     max_concurrency: int,
     timeout: float,
     version: str,
@@ -249,6 +293,12 @@ def build_spec(
     if not tool_name.isidentifier():
         raise ToolDefinitionError(f"{where}: tool name {tool_name!r} must be a Python identifier")
     kinds = _parse_kinds(accepts, where)
+    try:
+        capability = Produces(produces)
+    except ValueError:
+        raise ToolDefinitionError(
+            f"{where}: unknown produces={produces!r}; use one of {[p.value for p in Produces]}"
+        ) from None
     if timeout <= 0 or max_concurrency < 1:
         raise ToolDefinitionError(f"{where}: timeout must be > 0 and max_concurrency >= 1")
 
@@ -320,6 +370,7 @@ def build_spec(
         version=str(version),
         origin=where,
         takes_context=CONTEXT_PARAM in params,
+        produces=capability,
         describe=describe,
     )
 

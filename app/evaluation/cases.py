@@ -1,4 +1,5 @@
-"""The gold cases (eval/cases/cases.json, made by eval/make_cases.py)."""
+"""The gold cases (eval/cases/cases.json, made by eval/make_cases.py); the real-media
+development set has its own loader in `app.evaluation.realdev` and yields the same objects."""
 
 from __future__ import annotations
 
@@ -16,11 +17,22 @@ class GoldCase:
     question: str
     files: tuple[Path, ...]
     expected_tools: frozenset[tuple[str, str]]
-    """(tool, file id) pairs the planner should choose; file ids are f1, f2, … in order."""
+    """(tool, file id) pairs the planner should choose; file ids are f1, f2, … in order.
+    Empty for a realdev case, which names tool families instead (`expected_families`)."""
     accept: tuple[str, ...]
     """Any of these in the draft answer makes it right."""
     conflict: bool
     unanswerable: bool
+    reject: tuple[str, ...] = ()
+    """Any of these, as a whole word, in the answer makes it wrong (realdev only)."""
+    hard: bool = False
+    """The raw tools get it wrong; reported apart (realdev only)."""
+    expected_families: frozenset[str] | None = None
+    """Tool families (`ocr`, `asr`, `detect`) a right run calls. None for a gold case, whose
+    tools are scored as (tool, file) pairs of the plan; set for a realdev case, whose tools
+    are scored by family over the steps that ran (see `app.evaluation.realdev`)."""
+    set: str = "gold"
+    """Which set the case comes from: "gold" or "realdev"."""
 
 
 def load_cases(cases_dir: Path, only: set[str] | None = None) -> list[GoldCase]:

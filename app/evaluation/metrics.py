@@ -1,4 +1,4 @@
-"""Scores of one run: pure functions over gold cases and job documents."""
+"""Scores of one run: pure functions over cases (gold or realdev) and job documents."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.evaluation import realdev
 from app.evaluation.cases import GoldCase
 from graphs.evidence import norm_code
 
@@ -49,21 +50,58 @@ class CaseScore:
     tool_errors: list[str]
     answer: str
     flags: list[str]
+    set: str = "gold"
+    hard: bool = False
+    called: list[list[str]] = field(default_factory=list)
+    """(tool, file) of every step that ran, all rounds, coverage steps and failures included."""
+    families: list[str] = field(default_factory=list)
+    """Tool families of the steps that ran (`realdev.family`)."""
+    expected_families: list[str] | None = None
+    """realdev only: the families `expected_tools` names."""
+    tool_precision: float | None = None
+    tool_recall: float | None = None
+    rounds: int = 1
+    """Planning rounds the job took (`len(doc["rounds"])`; 1 when the document has none)."""
+    rejected_by: list[str] = field(default_factory=list)
+    """realdev only: reject words found in the answer."""
+    error: str | None = None
+
+
+def rounds_of(doc: dict[str, Any]) -> int:
+    """How many planning rounds a job took: its `rounds` list, else the highest `round` a
+    plan step names; a document with neither had one."""
+    if doc.get("rounds"):
+        return len(doc["rounds"])
+    return max([1, *(int(s.get("round") or 1) for s in doc.get("plan", []) or [])])
 
 
 def score_case(case: GoldCase, doc: dict[str, Any], seconds: float) -> CaseScore:
-    """Compare one job document with its gold case."""
+    """Compare one job document with its case: a gold case by `answer_matches` and planned
+    (tool, file) pairs, a realdev case by its README's rule and the families that ran."""
     planned = sorted([s["tool"], s["file"]] for s in doc.get("plan", []) if s.get("origin") == "planner")
     answer = doc.get("draft_answer") or ""
     flags = [f["kind"] for f in doc.get("flags", [])]
+    ran = doc.get("steps", []) or []
+    failed = doc.get("status", "failed") == "failed"
+    if case.expected_families is None:
+        correct = not failed and answer_matches(answer, case.accept)
+        extra: dict[str, Any] = {}
+    else:
+        correct = not failed and realdev.is_right(case.accept, case.reject, answer)
+        families = realdev.called_families(doc)
+        precision, recall = realdev.family_pr(families, case.expected_families)
+        extra = {"expected_families": sorted(case.expected_families), "tool_precision": round(precision, 3),
+                 "tool_recall": round(recall, 3), "rejected_by": realdev.reject_hits(answer, case.reject)}
     return CaseScore(
         id=case.id, kind=case.kind, status=doc.get("status", "failed"),
-        correct=doc.get("status") != "failed" and answer_matches(answer, case.accept),
+        correct=correct,
         planned=planned, expected=sorted(list(p) for p in case.expected_tools),
         conflict_expected=case.conflict, conflict_flagged=bool(CONFLICT_FLAGS & set(flags)),
         confidence=doc.get("confidence"), seconds=round(seconds, 2),
-        tool_errors=[s["tool"] for s in doc.get("steps", []) if not s.get("ok")],
-        answer=answer, flags=flags,
+        tool_errors=[s["tool"] for s in ran if not s.get("ok")],
+        answer=answer, flags=flags, set=case.set, hard=case.hard,
+        called=sorted([str(s.get("tool", "")), str(s.get("file", ""))] for s in ran),
+        families=realdev.called_families(doc), rounds=rounds_of(doc), error=doc.get("error"), **extra,
     )
 
 
@@ -88,8 +126,31 @@ def _pct(values: list[float], q: float) -> float | None:
 BUCKETS = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0001)]
 
 
+def _accuracy(scores: Sequence[CaseScore]) -> float | None:
+    return _r(sum(s.correct for s in scores) / len(scores)) if scores else None
+
+
+def _family_selection(scores: Sequence[CaseScore]) -> dict[str, Any]:
+    """realdev's tool rule: per-case precision and recall over families, averaged over the
+    cases; tp/fp/fn (and `micro`) sum the families over all cases."""
+    tp = fp = fn = 0
+    for s in scores:
+        called, expected = set(s.families), set(s.expected_families or ())
+        tp, fp, fn = tp + len(called & expected), fp + len(called - expected), fn + len(expected - called)
+    p = statistics.fmean(s.tool_precision for s in scores if s.tool_precision is not None) if scores else None
+    r = statistics.fmean(s.tool_recall for s in scores if s.tool_recall is not None) if scores else None
+    f1 = (2 * p * r / (p + r) if p + r else 0.0) if p is not None and r is not None else None
+    return {"precision": _r(p), "recall": _r(r), "f1": _r(f1), "tp": tp, "fp": fp, "fn": fn}
+
+
 def summarise(scores: Sequence[CaseScore]) -> dict[str, Any]:
-    """Tool selection P/R/F1, accuracy, conflict-flag P/R, calibration, latency, tool errors."""
+    """Tool selection P/R/F1, accuracy (all, not hard), conflict-flag P/R, calibration,
+    latency, tool errors, planning rounds. One set at a time: a gold run scores the planned
+    (tool, file) pairs, a realdev run the families of the steps that ran."""
+    sets = {s.set for s in scores}
+    if len(sets) > 1:
+        raise ValueError(f"summarise one set at a time, not {sorted(sets)}")
+    family_rule = sets == {"realdev"}
     tp = fp = fn = 0
     for s in scores:
         planned, expected = {tuple(p) for p in s.planned}, {tuple(p) for p in s.expected}
@@ -108,10 +169,18 @@ def summarise(scores: Sequence[CaseScore]) -> dict[str, Any]:
     by_kind: dict[str, list[CaseScore]] = defaultdict(list)
     for s in scores:
         by_kind[s.kind].append(s)
+    easy, hard = [s for s in scores if not s.hard], [s for s in scores if s.hard]
     return {
+        "set": next(iter(sets), "gold"),
         "cases": len(scores),
-        "accuracy": _r(sum(s.correct for s in scores) / len(scores)) if scores else None,
-        "tool_selection": _prf(tp, fp, fn),
+        "accuracy": _accuracy(scores),
+        "cases_not_hard": len(easy),
+        "accuracy_not_hard": _accuracy(easy),
+        "cases_hard": len(hard),
+        "accuracy_hard": _accuracy(hard),
+        "tool_rule": ("families (ocr/asr/detect) of the steps that ran, per-case P/R averaged" if family_rule
+                      else "(tool, file) pairs the planner chose, summed over cases"),
+        "tool_selection": _family_selection(scores) if family_rule else _prf(tp, fp, fn),
         "conflict_flags": _prf(ctp, cfp, cfn),
         "calibration": calibration,
         "by_kind": {k: {"cases": len(v), "accuracy": _r(sum(s.correct for s in v) / len(v)),
@@ -121,6 +190,9 @@ def summarise(scores: Sequence[CaseScore]) -> dict[str, Any]:
         "latency_p95_s": _pct([s.seconds for s in scores], 0.95),
         "tool_errors": dict(Counter(t for s in scores for t in s.tool_errors)),
         "failed_jobs": sum(s.status == "failed" for s in scores),
+        "rounds": {"mean": _r(statistics.fmean(s.rounds for s in scores)) if scores else None,
+                   "jobs_with_more_than_one": sum(s.rounds > 1 for s in scores),
+                   "right_with_more_than_one": sum(s.rounds > 1 and s.correct for s in scores)},
     }
 
 

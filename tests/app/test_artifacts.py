@@ -6,7 +6,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.artifacts import ArtifactStore
+from app.store.artifacts import ArtifactStore
 
 
 def test_same_file_stored_by_many_threads_at_once(tmp_path: Path) -> None:

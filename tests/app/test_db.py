@@ -10,12 +10,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.auth import KeyStore
-from app.db import open_database
+from app.store.db import open_database
 from app.engine import Engine
-from app.migrations import MIGRATIONS, pending, upgrade
-from app.outcomes import OutcomeStore
-from app.policy_store import PolicyStore
+from app.store.keys import KeyStore
+from app.store.migrations import MIGRATIONS, pending, upgrade
+from app.store.outcomes import OutcomeStore
+from app.store.policies import PolicyStore
 from app.queue import APPLY_DECISION, RUN_JOB, JobQueue, make_app, requeue_orphans
 from app.settings import Settings
 from graphs.llm import ScriptedChatModel

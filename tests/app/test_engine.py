@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.engine import Engine, JobRejected
-from app.jobs import Conflict
+from app.store.jobs import Conflict
 from app.settings import Settings
 from graphs.llm import ScriptedChatModel
 from tests.fixtures.images import render_nameplate

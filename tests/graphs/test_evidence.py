@@ -10,12 +10,17 @@ from graphs.grounding import compute_facts, unsupported_claims
 from graphs.state import StepResult
 
 
+# What the built-in tools produce; the checks read `produces`, never the tool's name.
+PRODUCES = {"ocr": "text", "asr": "transcript", "detect": "detections"}
+
+
 def step(sid: str, tool: str, *, text: str | None = None, counts: dict[str, int] | None = None,
-         ok: bool = True, confidence: float | None = 0.9, error: str | None = None) -> StepResult:
+         ok: bool = True, confidence: float | None = 0.9, error: str | None = None,
+         produces: str | None = None) -> StepResult:
     result: dict | None = None
     if ok:
         result = {"text": text} if text is not None else {"counts": counts or {}}
-    return StepResult(step=sid, tool=tool, file="f1", ok=ok, summary=text or "", confidence=confidence,
+    return StepResult(step=sid, tool=tool, produces=produces or PRODUCES.get(tool, "report"), file="f1", ok=ok, summary=text or "", confidence=confidence,
                       result=result, error=error, error_kind=None if ok else "crash", duration_ms=1.0, cached=False)
 
 
@@ -117,10 +122,23 @@ def test_misheard_letters_are_an_uncertain_match_not_a_conflict() -> None:
 
 
 def test_a_tool_without_text_speaks_through_its_summary() -> None:
-    gauge = StepResult(step="s1", tool="pressure_gauge", file="f1", ok=True, summary="The needle points at 4.2 bar.",
+    gauge = StepResult(step="s1", tool="pressure_gauge", produces="report", file="f1", ok=True, summary="The needle points at 4.2 bar.",
                        confidence=0.9, result={"summary": "The needle points at 4.2 bar.", "bar": 4.2},
                        error=None, error_kind=None, duration_ms=1.0, cached=False)
     facts = compute_facts([gauge], [{"id": "f1", "name": "g.png", "kind": "image", "sha256": "", "path": ""}])
     assert facts == ['s1 (pressure_gauge on f1 "g.png"): reported: "The needle points at 4.2 bar."']
     assert unsupported_claims("The gauge shows 4.2 bar.", [gauge], facts) == []
     assert unsupported_claims("The gauge shows 5.1 bar.", [gauge], facts) == ["the value '5.1' appears in no tool result"]
+
+
+def test_a_plugin_transcript_gets_the_heard_vs_read_checks_of_the_builtin() -> None:
+    """Spoken-number normalisation and the near-miss rule follow `produces`, not the name."""
+    plate = step("s1", "plate_reader", produces="text", text="SERIAL NO. AX-4471-B")
+    heard = step("s2", "memo_listener", produces="transcript", text="The serial number is A X four four seven one B.")
+    assert conflicts([plate, heard]) == []
+    near = step("s2", "memo_listener", produces="transcript", text="The serial number is A X four four seven seven B.")
+    (flag,) = conflicts([plate, near])
+    assert flag["kind"] == "uncertain_match"
+    # The same near miss between two readers is a plain conflict (nothing was heard).
+    (flag,) = conflicts([plate, step("s2", "plate_reader", produces="text", text="SERIAL NO. AX-4477-B")])
+    assert flag["kind"] == "conflict"

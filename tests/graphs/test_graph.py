@@ -16,7 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from graphs.cache import MemoryResultCache
-from graphs.checkpointers import (
+from app.store.checkpointers import (
     postgres_checkpointer,
     setup_postgres_checkpointer,
     sqlite_checkpointer,
@@ -40,7 +40,7 @@ calls_lock = threading.Lock()
 def reg() -> Registry:
     reg = Registry()
 
-    @tool(accepts=["image", "document"], registry=reg, name="ocr")
+    @tool(accepts=["image", "document"], produces="text", registry=reg, name="ocr")
     def read_text(file: Path) -> TextFound:
         """Read printed text.
 
@@ -52,7 +52,7 @@ def reg() -> Registry:
         text = file.read_text()
         return TextFound(text=text, summary=f'Read "{text}"', confidence=0.9)
 
-    @tool(accepts=["audio"], registry=reg, name="asr")
+    @tool(accepts=["audio"], produces="transcript", registry=reg, name="asr")
     def hear(file: Path) -> TextFound:
         """Transcribe speech.
 
@@ -168,10 +168,14 @@ def test_unanswerable_reject_coverage_and_tool_error(reg: Registry, tmp_path: Pa
     # the image is covered by "broken", so only the memo gets a coverage step.
     plan = {"steps": [{"tool": "broken", "file": "f1"}, {"tool": "nope", "file": "f1"}]}
     draft = {"answer": "The colour is not in the results.", "citations": [], "answerable": False}
-    graph, ctx, _ = make(reg, tmp_path, saver, [plan, draft])
+    # Unanswered, so it looks again: the one untried pair (ocr on f1) runs without asking the
+    # planner, and the second draft still cannot tell; nothing is left to try after that.
+    graph, ctx, llm = make(reg, tmp_path, saver, [plan, draft, draft])
     out = run(graph, ctx, {"job_id": "j", "question": "What colour is the machine?", "files": files})
-    assert [(s["tool"], s["file"], s["origin"]) for s in out["plan"]] == [
-        ("broken", "f1", "planner"), ("asr", "f2", "coverage")]
+    assert [(s["tool"], s["file"], s["origin"], s["round"]) for s in out["plan"]] == [
+        ("broken", "f1", "planner", 1), ("asr", "f2", "coverage", 1), ("ocr", "f1", "planner", 2)]
+    assert [r["round"] for r in out["rounds"]] == [1, 2]
+    assert len(llm.calls) == 3  # plan, draft, draft: round 2 needed no planner call
     assert any("unknown tool" in n for n in out["plan_notes"])
     broken = out["steps"][0]
     assert broken["ok"] is False and "sensor offline" in broken["error"]
@@ -201,7 +205,7 @@ def test_invalid_review_decision_is_refused(reg: Registry, tmp_path: Path, saver
         validate_decision({"decision": "edit"})
     with pytest.raises(ValueError, match="needs a reason"):
         validate_decision({"decision": "reject"})
-    with pytest.raises(ValueError, match="must be"):
+    with pytest.raises(ValueError, match="'approve', 'edit' or 'reject'"):
         validate_decision({"decision": "maybe"})
 
 
@@ -225,3 +229,24 @@ def test_a_revision_that_is_no_better_is_not_taken(reg: Registry, tmp_path: Path
     out = run(graph, ctx, {"job_id": "j", "question": "How heavy is it?", "files": files[:1]})
     assert out["draft_revisions"] == 0 and out["draft_answer"] == "It weighs 350 kg."
     assert "unsupported_claim" in {f["kind"] for f in out["flags"]}
+
+
+def test_looks_again_when_the_first_plan_does_not_answer(
+    reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]
+) -> None:
+    """The planner sends a text question to the wrong tool; the check sends it back to plan,
+    the second round reads the text, and the draft answers from it."""
+    plan = {"steps": [{"tool": "broken", "file": "f1"}, {"tool": "asr", "file": "f2"}]}
+    unanswered = {"answer": "The evidence does not show the model.", "citations": [], "answerable": False}
+    answered = {"answer": "The model is KX-200.", "citations": ["s3"], "answerable": True}
+    graph, ctx, llm = make(reg, tmp_path, saver, [plan, unanswered, answered])
+    events: list[tuple[str, dict[str, Any]]] = []
+    ctx.emit = lambda job, name, data: events.append((name, data))
+    out = run(graph, ctx, {"job_id": "j2", "question": "Which model is it?", "files": files})
+    assert out["draft_answer"] == "The model is KX-200."
+    assert [(s["tool"], s["round"]) for s in out["plan"]] == [("broken", 1), ("asr", 1), ("ocr", 2)]
+    assert out["rounds"][1]["round"] == 2 and "does not show" in out["rounds"][1]["reason"]
+    assert ("replanned" in [name for name, _ in events])
+    # Round 1's steps were not run again in round 2.
+    assert [s["step"] for s in out["steps"]] == ["s1", "s2", "s3"]
+    assert "unanswerable" not in {f["kind"] for f in out["flags"]}

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from app.engine import Engine
-from app.jobs import Conflict
+from app.store.jobs import Conflict
 from app.settings import Settings
 from graphs.llm import ScriptedChatModel
 from tests.fixtures.images import render_nameplate

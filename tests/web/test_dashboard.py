@@ -16,8 +16,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.outcomes import OutcomeStore
-from app.policy_store import PolicyStore
+from app.store.outcomes import OutcomeStore
+from app.store.policies import PolicyStore
 from graphs.policy import Policy
 from tests.fixtures.server import Server, running_server
 from tests.web.conftest import sign_in

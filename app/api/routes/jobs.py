@@ -15,9 +15,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from app.api.deps import EngineDep, ServiceDep, SettingsDep, Submitter
 from app.api.models import JobCreated, JobPublic, JobsPublic, JobStatus, JobSummary
 from app.engine import JobRejected
-from app.events import TERMINAL
-from app.jobs import FINAL
+from app.store.event_log import TERMINAL
 from app.uploads import disk_error, safe_name, save_upload
+from graphs.contract import FINAL_STATUSES
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _POLL = 0.5
@@ -101,7 +101,7 @@ async def job_events(job_id: str, service: ServiceDep, _: Submitter) -> AsyncIte
         past = await run_in_threadpool(service.engine.events.since, job_id)
         if not past:  # a job from before the event log: say where it stands
             yield ServerSentEvent(event="status", data={"status": job.status, "error": job.error})
-            if job.status in FINAL:
+            if job.status in FINAL_STATUSES:
                 return
         while True:
             for item in past:

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from app.api.deps import EngineDep, Reviewer, SettingsDep
 from app.api.models import ClaimOut, DecisionIn, JobPublic, ReviewQueue, ReviewQueueItem
 from app.engine import JobRejected
-from app.jobs import Conflict
+from app.store.jobs import Conflict
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 

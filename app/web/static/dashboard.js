@@ -4,9 +4,11 @@
 // Like the review page, every server string (flag kinds, case kinds, pause reasons,
 // regular expressions) reaches the DOM as a text node through `el()`/`svg()` or
 // `textContent`; nothing here assigns innerHTML. The chart is plain SVG built node by node.
-// The DOM builder, the API call and the sign-in are shared with the review page (common.js).
+// The DOM builder and the API call (common.js) and the header and sign-in (shell.js) are
+// shared with the review page.
 
-import { $, api, ApiError, el, pct, plural, session, setUpSignIn } from "./common.js";
+import { $, api, ApiError, el, pct, plural, session } from "./common.js";
+import { setUpShell } from "./shell.js";
 
 const REFRESH_MS = 30_000;
 const MAX_DAYS = 30; // the chart shows at most this many calendar days
@@ -313,7 +315,8 @@ function init() {
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && session.key) refresh();
   });
-  setUpSignIn({ name: "the dashboard", onSignIn, onSignOut });
+  const status = el("p", { id: "status", class: "status", "aria-live": "polite" });
+  setUpShell({ current: "dashboard", title: "dashboard", middle: status, name: "the dashboard", onSignIn, onSignOut });
 }
 
 init();

@@ -4,19 +4,18 @@ disagreement) is a new row, so what decided any past job can be looked up."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from app.db import Database, as_database
-from app.jobs import utcnow
+from app.store.db import Database
+from graphs.contract import now
 from graphs.policy import Policy
 
 
 class PolicyStore:
     """Policies in the database; the highest version is in force."""
 
-    def __init__(self, db: Database | Path) -> None:
-        self.db = as_database(db)
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def current(self) -> tuple[Policy, int]:
         """The policy in force and its version (version 0: the built-in default)."""
@@ -27,9 +26,9 @@ class PolicyStore:
         """Store a new version; returns its number."""
         with self.db.transaction(lock="policies") as tx:
             row = tx.one("SELECT COALESCE(MAX(version), 0) FROM policies")
-            version = int(row[0]) + 1  # type: ignore[index]
+            version = int(row[0] if row else 0) + 1
             tx.write("INSERT INTO policies (version, body, changed_by, reason, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (version, policy.model_dump_json(), changed_by, reason, utcnow()))
+                     (version, policy.model_dump_json(), changed_by, reason, now()))
         return version
 
     def history(self) -> list[dict[str, Any]]:

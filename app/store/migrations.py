@@ -10,11 +10,17 @@ command, so one `jimoku db upgrade` prepares a new database completely.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from app.db import Database
-from app.jobs import utcnow
+from app.store.db import Database, Executor, open_for
+from graphs.contract import now
 
 log = logging.getLogger(__name__)
+
+PostgresExtra = Callable[[str], None]
+"""Sets up another client's schema in the same PostgreSQL database, given its URL; idempotent."""
+_EXTRAS: dict[str, PostgresExtra] = {}
 
 _TYPES = {
     "sqlite": {"blob": "BLOB", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"},
@@ -62,9 +68,15 @@ _TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY
           "applied_at TEXT NOT NULL)")
 
 
+def register_postgres_extra(name: str, setup: PostgresExtra) -> None:
+    """Called by the owner of a schema kept beside ours in PostgreSQL (the checkpointer's tables,
+    the queue's), when its module is imported: `upgrade` then sets it up too, under its lock."""
+    _EXTRAS[name] = setup
+
+
 def pending(db: Database) -> list[tuple[int, str]]:
     """Migrations not applied yet (version, name); reads only."""
-    exists = (db.one("SELECT to_regclass('schema_migrations') IS NOT NULL")[0] if db.dialect == "postgres"  # type: ignore[index]
+    exists = (db.one("SELECT to_regclass('schema_migrations') IS NOT NULL") == (True,) if db.dialect == "postgres"
               else db.one("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'") is not None)
     done = {r[0] for r in db.all("SELECT version FROM schema_migrations")} if exists else set()
     return [(v, name) for v, name, _ in MIGRATIONS if v not in done]
@@ -75,15 +87,24 @@ def upgrade(db: Database) -> list[int]:
 
     One process at a time, from before the bookkeeping table exists (PostgreSQL fails two
     concurrent CREATE TABLE IF NOT EXISTS): SQLite's BEGIN IMMEDIATE; on PostgreSQL an
-    advisory lock, held also while the checkpointer's and the queue's schemas are set up."""
-    if db.dialect != "postgres":
-        return _apply(db)
-    with db.session_lock("jimoku-schema", wait_seconds=600) as got:  # type: ignore[attr-defined]
+    advisory lock, held also while the registered extras (the checkpointer's and the queue's
+    schemas) are set up."""
+    with db.session_lock("jimoku-schema", wait_seconds=600) as got:
         if not got:
             raise RuntimeError("another process has been upgrading the schema for 10 minutes; is it stuck?")
         applied = _apply(db)
-        _upgrade_postgres_extras(db.url)  # type: ignore[attr-defined]
+        if db.dialect == "postgres":
+            for name, setup in _EXTRAS.items():  # each on a connection of its own
+                log.debug("setting up %s", name)
+                setup(db.url)
     return applied
+
+
+def database_for(settings: Any) -> Database:
+    """The database the settings name, with its schema brought up to date (idempotent, locked)."""
+    db = open_for(settings)
+    upgrade(db)
+    return db
 
 
 def _apply(db: Database) -> list[int]:
@@ -100,23 +121,15 @@ def _apply(db: Database) -> list[int]:
             if version == 1 and db.dialect == "sqlite":
                 _add_sqlite_columns(tx)
             tx.write("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                     (version, name, utcnow()))
+                     (version, name, now()))
             log.info("applied migration %d: %s", version, name)
             applied.append(version)
     return applied
 
 
-def _add_sqlite_columns(tx: object) -> None:
+def _add_sqlite_columns(tx: Executor) -> None:
     """Databases made by the first release lack columns added since (CREATE IF NOT EXISTS keeps them)."""
-    have = {row[1] for row in tx.all("PRAGMA table_info(jobs)")}  # type: ignore[attr-defined]
+    have = {row[1] for row in tx.all("PRAGMA table_info(jobs)")}
     if "submitter_key" not in have:
-        tx.write("ALTER TABLE jobs ADD COLUMN submitter_key TEXT")  # type: ignore[attr-defined]
+        tx.write("ALTER TABLE jobs ADD COLUMN submitter_key TEXT")
 
-
-def _upgrade_postgres_extras(url: str) -> None:
-    """The checkpointer's tables and procrastinate's schema (each on a connection of its own)."""
-    from app.queue import apply_queue_schema
-    from graphs.checkpointers import setup_postgres_checkpointer
-
-    setup_postgres_checkpointer(url)
-    apply_queue_schema(url)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
+
+from app.store.db import Database
+from app.store.migrations import register_postgres_extra
 
 
 def sqlite_checkpointer(path: Path) -> SqliteSaver:
@@ -32,9 +36,10 @@ def postgres_checkpointer(url: str, *, max_size: int = 8) -> BaseCheckpointSaver
     from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
 
-    pool = ConnectionPool(url, min_size=1, max_size=max_size, open=True, name="jimoku-checkpoints",
-                          kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
-    return PostgresSaver(pool)  # type: ignore[arg-type]
+    pool: ConnectionPool[Any] = ConnectionPool(
+        url, min_size=1, max_size=max_size, open=True, name="jimoku-checkpoints",
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
+    return PostgresSaver(pool)
 
 
 def setup_postgres_checkpointer(url: str) -> None:
@@ -43,3 +48,20 @@ def setup_postgres_checkpointer(url: str) -> None:
 
     with PostgresSaver.from_conn_string(url) as saver:
         saver.setup()
+
+
+def checkpointer_for(db: Database) -> BaseCheckpointSaver:
+    """The checkpointer beside `db`: in the same SQLite file, or the same PostgreSQL database."""
+    if db.dialect == "postgres":
+        return postgres_checkpointer(db.url)
+    return sqlite_checkpointer(Path(db.url.removeprefix("sqlite:///")))
+
+
+def close_checkpointer(saver: BaseCheckpointSaver) -> None:
+    """Release the saver's connection (a SQLite connection, or the PostgreSQL pool)."""
+    conn = getattr(saver, "conn", None)
+    if conn is not None and hasattr(conn, "close"):
+        conn.close()
+
+
+register_postgres_extra("langgraph checkpoints", setup_postgres_checkpointer)

@@ -13,19 +13,11 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
-from app.db import Database, as_database
-
-STATUSES = ("queued", "running", "awaiting_review", "approved", "rejected", "failed")
-FINAL = ("approved", "rejected", "failed")
-
-
-def utcnow() -> str:
-    """UTC timestamp in ISO 8601, sortable as text."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+from app.store.db import Database
+from graphs.contract import STATUSES, JobStatus, now
 
 
 @dataclass(frozen=True)
@@ -33,7 +25,7 @@ class JobRow:
     """One job's index entry."""
 
     id: str
-    status: str
+    status: JobStatus
     question: str
     files: list[dict[str, Any]]
     auto_approve: bool
@@ -64,8 +56,8 @@ class Conflict(Exception):
 class JobStore:
     """Jobs in SQLite (WAL; safe across threads and processes) or PostgreSQL (many machines)."""
 
-    def __init__(self, db: Database | Path) -> None:
-        self.db = as_database(db)
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # --- jobs -------------------------------------------------------------------------
 
@@ -73,7 +65,7 @@ class JobStore:
                submitted_by: str | None = None, submitter_key: str | None = None) -> JobRow:
         """Record a new queued job (before anything runs, so it cannot be lost)."""
         job_id = uuid.uuid4().hex[:16]
-        at = utcnow()
+        at = now()
         self.db.write(
             "INSERT INTO jobs (id, status, question, files, auto_approve, created_at, updated_at, submitted_by, "
             "submitter_key) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
@@ -95,10 +87,10 @@ class JobStore:
             raise KeyError(job_id)
         return _job(row)
 
-    def set_status(self, job_id: str, status: str, *, error: str | None = None, count_attempt: bool = False) -> None:
+    def set_status(self, job_id: str, status: JobStatus, *, error: str | None = None, count_attempt: bool = False) -> None:
         """Move a job to `status` (with a reason when it failed)."""
         assert status in STATUSES, status
-        at = utcnow()
+        at = now()
         self.db.write(
             "UPDATE jobs SET status = ?, error = ?, updated_at = ?, attempts = attempts + ?, "
             "awaiting_since = CASE WHEN ? = 'awaiting_review' THEN COALESCE(awaiting_since, ?) ELSE awaiting_since END "
@@ -130,26 +122,26 @@ class JobStore:
             "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = "
             "(SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1) "
             "AND status = 'queued' RETURNING id",
-            (utcnow(),),
+            (now(),),
         )
         return row[0] if row else None
 
     def requeue_running(self) -> list[str]:
         """Jobs a dead process left running go back to the queue (attempts are kept)."""
         rows = self.db.all("UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'running' RETURNING id",
-                         (utcnow(),))
+                         (now(),))
         return [r[0] for r in rows]
 
     # --- review claims and decisions ---------------------------------------------------
 
     def claim_review(self, job_id: str, reviewer: str, minutes: int = 15) -> JobRow:
         """Hold a job awaiting review for `reviewer`; Conflict if another holds it."""
-        now = datetime.now(UTC)
-        until = (now + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+        at = now()
+        until = (datetime.fromisoformat(at) + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
         changed = self.db.write(
             "UPDATE jobs SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'awaiting_review' "
             "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)",
-            (reviewer, until, job_id, reviewer, now.isoformat(timespec="milliseconds")),
+            (reviewer, until, job_id, reviewer, at),
         )
         job = self.get(job_id)
         if not changed:
@@ -161,15 +153,15 @@ class JobStore:
     def record_decision(self, job_id: str, decision: dict[str, Any]) -> None:
         """Write the decision once; a second one (even at the same instant) is a Conflict."""
         job = self.get(job_id)
-        now = utcnow()
+        at = now()
         if job.status != "awaiting_review":
             raise Conflict(f"job {job_id} is {job.status}, not awaiting review")
         reviewer = decision.get("reviewer")
-        if job.claimed_by and job.claimed_by != reviewer and (job.claimed_until or "") > now:
+        if job.claimed_by and job.claimed_by != reviewer and (job.claimed_until or "") > at:
             raise Conflict(f"job {job_id} is claimed by {job.claimed_by} until {job.claimed_until}")
         try:
             self.db.write("INSERT INTO decisions (job_id, decision, recorded_at) VALUES (?, ?, ?)",
-                        (job_id, json.dumps(decision, ensure_ascii=False), now))
+                        (job_id, json.dumps(decision, ensure_ascii=False), at))
         except self.db.integrity_error:
             raise Conflict(f"job {job_id} has already been decided") from None
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
-from typing import Any
 
-from app.jobs import utcnow
+from app.store.db import Database
+from graphs.contract import now
 from tools.atomic import atomic_path
 
 _CHUNK = 1024 * 1024
@@ -22,7 +22,7 @@ _CHUNK = 1024 * 1024
 class ArtifactStore:
     """`put` a file, get its sha256; the same bytes are stored once."""
 
-    def __init__(self, root: Path, db: Any = None) -> None:
+    def __init__(self, root: Path, db: Database | None = None) -> None:
         self.root = Path(root)
         self.db = db
         """A database that keeps the bytes too (PostgreSQL), or None (files only)."""
@@ -63,5 +63,5 @@ class ArtifactStore:
         if self.db is not None and self.db.one("SELECT 1 FROM artifacts WHERE sha256 = ?", (sha,)) is None:
             data = target.read_bytes()
             self.db.write("INSERT INTO artifacts (sha256, size, data, created_at) VALUES (?, ?, ?, ?) "
-                          "ON CONFLICT (sha256) DO NOTHING", (sha, len(data), data, utcnow()))
+                          "ON CONFLICT (sha256) DO NOTHING", (sha, len(data), data, now()))
         return sha, target

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-from app.db import Database, as_database
+from app.store.db import Database
 
 
 class OutcomeStore:
     """Finished jobs, for statistics and export."""
 
-    def __init__(self, db: Database | Path) -> None:
-        self.db = as_database(db)
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def record(self, doc: dict[str, Any], *, awaiting_since: str | None, finished_at: str) -> None:
         """Store a final job document (idempotent: the first record of a job wins)."""
@@ -62,8 +62,6 @@ class OutcomeStore:
         audits = audits_agreed = 0
         turnaround: list[float] = []
         flags: Counter[str] = Counter()
-        from datetime import datetime
-
         for day, decision, audit, unchanged, since, decided, flag_json in rows:
             c = days.setdefault(day, Counter())
             c["total"] += 1

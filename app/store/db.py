@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,14 +36,22 @@ class Database(Executor, Protocol):
 
     dialect: str
     """"sqlite" or "postgres": the few statements that differ are chosen by this."""
+    url: str
+    """Where the database is (`sqlite:///path` or the `postgresql://` URL): other clients of the
+    same database (the checkpointer, the queue) connect with it."""
     integrity_error: type[Exception]
     """Raised by a write that breaks a unique key (a second decision on a job, …)."""
 
-    def transaction(self, lock: str | None = None) -> Any:
+    def transaction(self, lock: str | None = None) -> AbstractContextManager[Executor]:
         """A context manager giving an `Executor` whose statements commit together.
 
         `lock` names a table to lock against concurrent writers for the transaction.
         """
+        ...
+
+    def session_lock(self, name: str, wait_seconds: float = 0.0) -> AbstractContextManager[bool]:
+        """Hold the lock `name` while the block runs; yields False (holding nothing) when someone
+        else still holds it after `wait_seconds`. One job runs in one place at a time by it."""
         ...
 
     def close(self) -> None: ...
@@ -57,10 +65,13 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.RLock()
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
 
     def one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         with self._lock:
@@ -85,6 +96,26 @@ class SqliteDatabase:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def session_lock(self, name: str, wait_seconds: float = 0.0) -> Iterator[bool]:
+        """Hold `name` among this handle's threads. On one machine the jobs run in the process that
+        holds the handle (the service's workers, or one CLI command), so that is enough."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with self._held_lock:
+                got = name not in self._held
+                if got:
+                    self._held.add(name)
+            if got or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        try:
+            yield got
+        finally:
+            if got:
+                with self._held_lock:
+                    self._held.discard(name)
 
     def close(self) -> None:
         self._conn.close()
@@ -180,36 +211,6 @@ def open_database(url: str | None, sqlite_path: Path, *, pool_size: int = 10) ->
     return SqliteDatabase(sqlite_path)
 
 
-def as_database(db: Database | Path | str) -> Database:
-    """Stores accept a database handle, or (tools and old callers) a SQLite file path."""
-    if isinstance(db, (str, Path)):
-        from app.migrations import upgrade  # the migrations use the stores' helpers
-
-        sqlite = SqliteDatabase(Path(db))
-        upgrade(sqlite)
-        return sqlite
-    return db
-
-
 def open_for(settings: Any) -> Database:
-    """The database the settings name, as it is (no migration)."""
+    """The database the settings name, as it is (no migration: see `migrations.database_for`)."""
     return open_database(settings.database_url, settings.data_dir / "jimoku.db", pool_size=settings.database_pool_size)
-
-
-def database_for(settings: Any) -> Database:
-    """The database the settings name, with its schema brought up to date (idempotent, locked)."""
-    from app.migrations import upgrade
-
-    db = open_for(settings)
-    upgrade(db)
-    return db
-
-
-async def database_unavailable(request: Any, exc: Exception) -> Any:
-    """FastAPI handler for psycopg's OperationalError (PostgreSQL down or unreachable, the pool
-    exhausted): 503 with a reason instead of a bare 500. The request was not carried out."""
-    from fastapi.responses import JSONResponse
-
-    log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={
-        "detail": "the database is unreachable; this request was not carried out, try again shortly"})

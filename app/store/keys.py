@@ -1,0 +1,88 @@
+"""API keys: stored hashed, compared in constant time, each with one role.
+
+A key reads `jmk_<id>_<secret>`. The id finds the row; the sha256 of the whole key is
+compared with `hmac.compare_digest`. The secret has 256 bits of randomness, so a plain
+sha256 (no slow KDF) is enough: there is nothing to brute-force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from app.auth import Principal, Role
+from app.store.db import Database
+from graphs.contract import now
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+_ACTIVE_ADMIN = "SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1"
+
+
+class KeyStore:
+    """API keys in the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, role: Role, name: str) -> tuple[str, str]:
+        """A new key; returns (id, key). The key itself is never stored or shown again."""
+        made = self._create(role, name, only_if_no_admin=False)
+        assert made is not None
+        return made
+
+    def create_first_admin(self) -> tuple[str, str] | None:
+        """An admin key when no active one exists, else None. The check and the insert hold the
+        table lock, so two API processes starting at once on one database make one key."""
+        return self._create(Role.admin, "first admin", only_if_no_admin=True)
+
+    def _create(self, role: Role, name: str, *, only_if_no_admin: bool) -> tuple[str, str] | None:
+        key_id = secrets.token_hex(4)
+        key = f"jmk_{key_id}_{secrets.token_urlsafe(32)}"
+        with self.db.transaction(lock="api_keys") as tx:
+            if only_if_no_admin and tx.one(_ACTIVE_ADMIN) is not None:
+                return None
+            tx.write("INSERT INTO api_keys (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (key_id, name, role.name, _hash(key), now()))
+        return key_id, key
+
+    def verify(self, key: str) -> Principal | None:
+        """The principal for a presented key, or None (unknown, malformed or revoked)."""
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "jmk":
+            return None
+        row = self.db.one("SELECT id, name, role, hash FROM api_keys WHERE id = ? AND revoked_at IS NULL", (parts[1],))
+        if row is None or not hmac.compare_digest(row[3], _hash(key)):
+            return None
+        return Principal(key_id=row[0], name=row[1], role=Role[row[2]])
+
+    def list(self) -> list[dict[str, str | None]]:
+        """Keys without secrets: id, name, role, created, revoked."""
+        rows = self.db.all("SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at")
+        return [dict(zip(("id", "name", "role", "created_at", "revoked_at"), r, strict=True)) for r in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key; False when there is no such active key."""
+        return self.db.write("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                             (now(), key_id)) > 0
+
+
+def ensure_admin_key(store: KeyStore, key_file: Path) -> str | None:
+    """On first start, create an admin key and write it to `key_file` (mode 0600).
+
+    Returns the new key so the caller can print it once to the terminal; None when an
+    admin key already exists (nothing is printed or logged again).
+    """
+    made = store.create_first_admin()
+    if made is None:
+        return None
+    _, key = made
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key + "\n")
+    return key

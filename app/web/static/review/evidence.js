@@ -1,0 +1,202 @@
+// Review page: each file with what the steps read from it.
+//
+// A step's reading is drawn by what the step *produces* (`step.produces`, declared by the
+// tool with `@tool(produces=...)`), never by the tool's name, so a plugin OCR engine gets
+// the same overlay as the built-in one:
+//   text        → the lines read, boxed on the photo (lines or words), listed with confidences
+//   transcript  → timed segments that play the recording from there; unsure words marked
+//   detections  → a labelled box per object on the photo, counts per class
+//   report      → the tool's summary (also any step without `produces`, from older jobs)
+
+import { el, plural } from "../common.js";
+import { boxAt, renderAudio, renderDocument, renderImage } from "./media.js";
+import { artifactUrl, clock, num, state } from "./state.js";
+
+const WEAK = 0.6; // OCR lines and segments below this confidence are shown as weak
+const LOW_PROB = 0.5; // transcript words below this probability are marked
+
+/** The reading's renderer for each capability. */
+const RENDERERS = { text: showText, transcript: showTranscript, detections: drawDetections, report: showReport };
+
+/** What a step produces, as the page draws it: "report" when unknown or missing (older jobs). */
+export function capability(step, plan) {
+  const produces = step.produces ?? plan?.produces;
+  return Object.hasOwn(RENDERERS, produces) ? produces : "report";
+}
+
+/**
+ * One file's card: the file itself, then each of its steps' readings. `roundOf(step)` gives the
+ * planning round for the label when the agent looked more than once, else null.
+ */
+export function renderFile(file, job, token, roundOf = () => null) {
+  const steps = (job.steps ?? []).filter((s) => s.file === file.id);
+  const planned = new Map((job.plan ?? []).map((p) => [p.id, p]));
+  const card = el("article", { class: `file ${file.kind}`, data: { fileId: file.id } });
+  card.append(
+    el("header", { class: "file-head" },
+      el("span", { class: "pill" }, file.kind),
+      el("strong", { class: "file-name" }, file.name),
+      el("span", { class: "muted small" }, `${file.id} · sha256 ${file.sha256.slice(0, 12)}…`)),
+  );
+  const media = { card };
+  const loadUrl = (type) =>
+    artifactUrl(file.sha256, type).then((url) => {
+      if (token !== state.token) URL.revokeObjectURL(url);
+      return url;
+    });
+
+  if (file.kind === "image") media.stage = renderImage(card, loadUrl);
+  if (file.kind === "audio") media.audio = renderAudio(card, loadUrl);
+  if (file.kind === "document") renderDocument(card, file, loadUrl);
+
+  for (const step of steps) {
+    const round = roundOf(step);
+    const label = el("span", { class: "pill" }, `${step.step} ${step.tool}`, round ? ` · round ${round}` : "");
+    if (!step.ok || !step.result) {
+      card.append(el("p", { class: "step-error" },
+        label, ` failed (${step.error_kind ?? "error"}): ${step.error ?? "no result"}`));
+    } else {
+      RENDERERS[capability(step, planned.get(step.step))](media, step, label);
+    }
+  }
+  if (!steps.length) card.append(el("p", { class: "muted small" }, "No step read this file."));
+  return card;
+}
+
+// ---------------------------------------------------------------- report
+
+function showReport(media, step, label) {
+  media.card.append(el("p", { class: "reading report" }, label, " ", step.summary));
+}
+
+// ---------------------------------------------------------------- detections
+
+function drawDetections(media, step, label) {
+  const r = step.result;
+  const dets = r.detections ?? [];
+  const counts = Object.entries(r.counts ?? {}).map(([k, n]) => `${n} ${k}`).join(" · ") || "nothing found";
+  const caption = el("p", { class: "reading detections" }, label, " ", counts, ` (mean confidence ${num(step.confidence)})`);
+  const stage = media.stage;
+  if (!stage || !r.width || !r.height) return media.card.append(caption);
+  const layer = el("div", { class: "layer det-layer" });
+  // Most confident last, so its label is the one on top where boxes overlap.
+  for (const d of [...dets].sort((x, y) => x.confidence - y.confidence)) {
+    const fall = String(d.class_name).toLowerCase() === "fall";
+    // Labels sit above the box, inside it at the image's top edge, right-aligned near its right edge.
+    const place = `${d.box[1] < 0.05 * r.height ? " label-in" : ""}${d.box[0] > 0.6 * r.width ? " label-right" : ""}`;
+    layer.append(boxAt(d.box, r.width, r.height, `box det${fall ? " fall" : ""}${place}`,
+      { title: `${d.class_name} ${num(d.confidence)}`, data: { cls: d.class_name } },
+      el("span", { class: "label" }, `${d.class_name} ${num(d.confidence)}`)));
+  }
+  stage.stage.append(layer);
+  stage.figure.dataset.boxesDrawn = String(Number(stage.figure.dataset.boxesDrawn) + dets.length);
+  if (!stage.controls.querySelector(".det-toggle")) {
+    const box = el("input", { type: "checkbox", checked: true, onchange: () => (stage.stage.dataset.det = box.checked ? "on" : "off") });
+    stage.controls.append(el("label", { class: "det-toggle" }, box, " detections"));
+  }
+  media.card.append(caption);
+}
+
+// ---------------------------------------------------------------- text (OCR and other readers)
+
+function showText(media, step, label) {
+  const r = step.result;
+  const pages = r.pages ?? [];
+  const section = el("div", { class: "reading text" },
+    el("p", {}, label, " ", `${plural(pages.length, "page")}, lang ${r.lang ?? "?"}, mean confidence ${num(step.confidence)}`));
+  const image = media.stage;
+  for (const page of pages) {
+    const lines = page.lines ?? [];
+    const lineEls = [];
+    if (image && page.width && page.height) {
+      const lineLayer = el("div", { class: "layer ocr-lines" });
+      const wordLayer = el("div", { class: "layer ocr-words" });
+      lines.forEach((l, i) => {
+        if (!l.box) return;
+        lineEls[i] = boxAt(l.box, page.width, page.height, `box ocr${l.confidence < WEAK ? " weak" : ""}`, { title: `${l.text} (${num(l.confidence)})` });
+        lineLayer.append(lineEls[i]);
+      });
+      for (const w of page.words ?? []) {
+        if (w.box) wordLayer.append(boxAt(w.box, page.width, page.height, `box ocr${w.confidence < WEAK ? " weak" : ""}`, { title: `${w.text} (${num(w.confidence)})` }));
+      }
+      image.stage.append(lineLayer, wordLayer);
+      image.figure.dataset.ocrBoxes = String(Number(image.figure.dataset.ocrBoxes) + lineLayer.childElementCount + wordLayer.childElementCount);
+      addOcrToggle(image);
+    }
+    const layer = page.source === "text_layer"; // a PDF page's own text, not read from pixels
+    if (pages.length > 1 || layer) {
+      const source = layer ? "from the PDF's text layer" : "read from the picture";
+      section.append(el("h4", {}, `Page ${page.page ?? "?"}`, el("span", { class: "muted small" }, ` · ${source}`)));
+    }
+    const list = el("ol", { class: "ocr-text" });
+    lines.forEach((l, i) => {
+      const hot = (on) => lineEls[i]?.classList.toggle("hot", on);
+      list.append(el("li", { class: l.confidence < WEAK ? "weak" : "", onmouseenter: () => hot(true), onmouseleave: () => hot(false) },
+        el("span", { class: "text" }, l.text), el("span", { class: "c" }, num(l.confidence))));
+    });
+    if (!lines.length) list.append(el("li", { class: "muted" }, "no text found"));
+    section.append(list);
+  }
+  if (!pages.length) section.append(el("p", { class: "muted" }, r.text || "no text found"));
+  media.card.append(section);
+}
+
+function addOcrToggle({ stage, controls }) {
+  if (controls.querySelector(".ocr-toggle")) return;
+  const group = el("span", { class: "ocr-toggle", role: "group" }, "OCR boxes ");
+  for (const mode of ["off", "lines", "words"]) {
+    group.append(el("button", {
+      type: "button",
+      class: `seg${stage.dataset.ocr === mode ? " on" : ""}`,
+      onclick: (ev) => {
+        stage.dataset.ocr = mode;
+        for (const b of group.querySelectorAll("button")) b.classList.toggle("on", b === ev.currentTarget);
+      },
+    }, mode));
+  }
+  controls.append(group);
+}
+
+// ---------------------------------------------------------------- transcript
+
+/** A segment's text; with per-word probabilities (when the tool gives them), unsure words marked. */
+function segmentText(s) {
+  const words = Array.isArray(s.words) ? s.words : [];
+  if (!words.some((w) => typeof w?.probability === "number")) return el("span", { class: "text" }, s.text);
+  return el("span", { class: "text" }, words.map((w, i) => {
+    const text = String(w.word ?? w.text ?? "");
+    const shown = i === 0 ? text.trimStart() : text;
+    const p = w.probability;
+    if (typeof p !== "number" || p >= LOW_PROB) return shown;
+    // The mark goes on the word itself, not the space Whisper puts before it.
+    const lead = shown.match(/^\s*/)[0];
+    return [lead, el("span", { class: "word low-prob", title: `probability ${num(p)}`, data: { probability: String(p) } }, shown.slice(lead.length))];
+  }));
+}
+
+function showTranscript(media, step, label) {
+  const r = step.result;
+  const audio = media.audio;
+  const segs = r.segments ?? [];
+  const list = el("ol", { class: "segments" });
+  const items = segs.map((s) => {
+    const item = el("li", { class: s.confidence < WEAK ? "weak" : "" },
+      el("button", {
+        type: "button", class: "seg-time", title: audio ? "play from here" : "", disabled: !audio,
+        onclick: () => {
+          audio.currentTime = s.start;
+          audio.play().catch(() => {});
+        },
+      }, `${clock(s.start)}–${clock(s.end)}`),
+      segmentText(s),
+      el("span", { class: "c" }, num(s.confidence)));
+    list.append(item);
+    return item;
+  });
+  audio?.addEventListener("timeupdate", () => {
+    segs.forEach((s, i) => items[i].classList.toggle("playing", audio.currentTime >= s.start && audio.currentTime < s.end));
+  });
+  media.card.append(el("div", { class: "reading transcript" },
+    el("p", {}, label, " ", `transcript · ${r.language ?? "?"} · ${num(r.duration_s, 1)} s · confidence ${num(step.confidence)}`),
+    segs.length ? list : el("p", { class: "muted" }, r.text || "no speech found")));
+}

@@ -1,0 +1,88 @@
+// Review page: the plan and its steps — what ran on which file, how long it took, how sure it
+// was, the raw result; grouped by planning round when the agent looked again. Step chips
+// (in flags and citations) open a step and scroll to it.
+
+import { el } from "../common.js";
+import { duration, num, state } from "./state.js";
+
+/**
+ * The planning rounds of a job: `roundOf(step)` is the round that chose a step (from the step,
+ * else its plan entry; 1 when neither says), and `multi` whether the agent planned more than once.
+ */
+export function roundsOf(job) {
+  const planRound = new Map((job.plan ?? []).map((p) => [p.id, p.round]));
+  const roundOf = (step) => Number(step?.round ?? planRound.get(step?.step ?? step?.id) ?? 1) || 1;
+  const all = [...(job.plan ?? []), ...(job.steps ?? [])].map(roundOf);
+  const multi = all.some((r) => r > 1);
+  return { multi, roundOf };
+}
+
+/** "Round 2: looked again — <reason>", with the reason from the job's `rounds` when it has one. */
+export function roundTitle(job, round) {
+  const reason = (job.rounds ?? []).find((r) => Number(r?.round) === round)?.reason;
+  if (round === 1) return `Round 1: ${reason || "first plan"}`;
+  return `Round ${round}: looked again${reason ? ` — ${reason}` : ""}`;
+}
+
+/** The step rows: every planned step (run or not), then any step that ran without a plan entry. */
+export function renderSteps(job) {
+  const plan = job.plan ?? [];
+  const byId = new Map((job.steps ?? []).map((s) => [s.step, s]));
+  const planned = plan.map((p) => [p, byId.get(p.id)]);
+  const extra = (job.steps ?? []).filter((s) => !plan.some((p) => p.id === s.step)).map((s) => [null, s]);
+  const rows = [...planned, ...extra];
+  if (!rows.length) return [el("p", { class: "muted" }, "The planner chose no step.")];
+
+  const { multi, roundOf } = roundsOf(job);
+  const fileName = (id) => job.files.find((f) => f.id === id)?.name ?? id;
+  const stepRow = ([p, run]) => renderStep(p, run, fileName);
+  if (!multi) return rows.map(stepRow);
+
+  const rounds = new Map();
+  for (const row of rows) {
+    const round = roundOf(row[1] ?? { id: row[0].id, round: row[0].round });
+    if (!rounds.has(round)) rounds.set(round, []);
+    rounds.get(round).push(row);
+  }
+  return [...rounds.keys()].sort((a, b) => a - b).map((round) =>
+    el("section", { class: `round${round > 1 ? " again" : ""}`, data: { round: String(round) } },
+      el("h4", { class: "round-head" }, roundTitle(job, round)),
+      rounds.get(round).map(stepRow)));
+}
+
+function renderStep(plan, run, fileName) {
+  const id = plan?.id ?? run.step;
+  const tool = plan?.tool ?? run.tool;
+  const args = plan?.args && Object.keys(plan.args).length ? JSON.stringify(plan.args) : "";
+  const status = !run ? "pending" : run.ok ? "ok" : "failed";
+  const details = el("details", { class: `step ${status}`, open: status === "failed", data: { step: id } },
+    el("summary", {},
+      el("span", { class: `dot ${status}`, title: status }),
+      el("strong", {}, id), ` ${tool} on ${fileName(plan?.file ?? run.file)}`,
+      args ? el("code", { class: "args" }, args) : null,
+      plan?.origin === "coverage" ? el("span", { class: "pill", title: "added in code: the plan left this file unread" }, "coverage") : null,
+      run?.cached ? el("span", { class: "pill" }, "cached") : null,
+      el("span", { class: "step-meta" }, run ? `${duration(run.duration_ms)} · conf ${num(run.confidence)}` : "not run")),
+    run?.summary ? el("pre", { class: "summary" }, run.summary) : null,
+    run && !run.ok ? el("p", { class: "step-error" }, `${run.error_kind ?? "error"}: ${run.error ?? "no detail"}`) : null,
+    run?.result ? el("details", { class: "raw" }, el("summary", {}, "raw result"), el("pre", {}, JSON.stringify(run.result, null, 2))) : null);
+  state.stepEls.set(id, details);
+  return details;
+}
+
+/** A small button naming a step; it opens that step's details and scrolls to it. */
+export function stepChip(stepId) {
+  return el("button", {
+    type: "button",
+    class: "chip",
+    title: "show this step",
+    onclick: () => {
+      const d = state.stepEls.get(stepId);
+      if (!d) return;
+      d.open = true;
+      d.scrollIntoView({ behavior: "smooth", block: "center" });
+      d.classList.add("hot");
+      setTimeout(() => d.classList.remove("hot"), 1500);
+    },
+  }, stepId);
+}

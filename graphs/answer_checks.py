@@ -1,0 +1,112 @@
+"""Did the draft answer the question asked? Checks in code, after grounding.
+
+Grounding only asks whether every value in the draft is somewhere in the evidence; a
+draft can pass it and still answer the wrong field (the serial when asked for the
+model), take a weak alarm at face value, or say the sources disagree while no value the
+code compares differs. These checks catch those, for English and Japanese.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from graphs.evidence import detected, labelled_values_all, norm_code, ratings, sources
+from graphs.state import Flag, StepResult
+
+# A field the question asks for, by the words used for it.
+_ASKED = {
+    "serial number": re.compile(r"serial|s/n|製造番号|シリアル", re.I),
+    "model": re.compile(r"\bmodel\b(?!\s+of\b)|型式|形式|型番", re.I),
+    "part number": re.compile(r"part\s*(?:no\.?|number|#)|p/n|品番|部品番号", re.I),
+    "voltage": re.compile(r"voltage|\bvolts?\b|電圧", re.I),
+    "frequency": re.compile(r"frequency|hertz|\bhz\b|周波数", re.I),
+    "material": re.compile(r"material|材質|材料", re.I),
+}
+_RATING_FIELDS = {"voltage", "frequency"}
+
+DISAGREE = re.compile(
+    r"\b(?:do(?:es)?\s*n[o']t\s+match|not\s+(?:the\s+same|match(?:ing)?|consistent)|mismatch(?:es|ed)?|"
+    r"disagree(?:s|ment)?|differ(?:s|ent)?\s+from|inconsistent|contradict(?:s|ion)?)\b|"
+    r"一致しない|一致していない|一致しません|異な[りる]|食い違",
+    re.I,
+)
+
+
+def asked_fields(question: str) -> list[str]:
+    """Labelled fields the question asks for ("model", "serial number", "voltage", …)."""
+    q = unicodedata.normalize("NFKC", question)
+    return [name for name, rx in _ASKED.items() if rx.search(q)]
+
+
+def field_values(field: str, steps: Sequence[StepResult]) -> dict[str, list[str]]:
+    """Values the evidence gives for `field`, per step id."""
+    out: dict[str, list[str]] = {}
+    for src in sources(steps):
+        if field in _RATING_FIELDS:
+            values = sorted(ratings(src.text).get(field, set()))
+        else:
+            values = labelled_values_all(src.text).get(field, [])
+        if values:
+            out[src.step] = values
+    return out
+
+
+def _states(field: str, value: str, answer: str) -> bool:
+    if field in _RATING_FIELDS:
+        return value in ratings(answer).get(field, set())
+    if field == "material":
+        return value.casefold() in unicodedata.normalize("NFKC", answer).casefold()
+    n = norm_code(value)
+    return bool(n) and n in norm_code(unicodedata.normalize("NFKC", answer))
+
+
+def wrong_field(question: str, answer: str, steps: Sequence[StepResult]) -> list[str]:
+    """Problems: the question asks for a field the evidence labels, and the answer states
+    none of that field's values (e.g. it gives the serial when the model was asked)."""
+    problems = []
+    for name in asked_fields(question):
+        by_step = field_values(name, steps)
+        values = sorted({v for vs in by_step.values() for v in vs})
+        if values and not any(_states(name, v, answer) for v in values):
+            shown = ", ".join(repr(v) for v in values[:3])
+            problems.append(f"the question asks for the {name}; the evidence labels it {shown}, "
+                            "and the answer does not state it")
+    return problems
+
+
+def wrong_field_flags(question: str, answer: str, steps: Sequence[StepResult]) -> list[Flag]:
+    """`wrong_field` problems as flags on the steps that hold the field."""
+    flags = []
+    for problem in wrong_field(question, answer, steps):
+        name = next(n for n in _ASKED if f"for the {n};" in problem)
+        flags.append(Flag(kind="wrong_field", steps=sorted(field_values(name, steps)), message=problem))
+    return flags
+
+
+def uncertain_alarms(steps: Sequence[StepResult], alarm_classes: frozenset[str], floor: float) -> list[Flag]:
+    """Alarm detections (e.g. Fall) less certain than `floor`: a person must look."""
+    flags = []
+    for s in steps:
+        if not detected(s):
+            continue
+        weak = [d for d in (s["result"] or {}).get("detections", [])
+                if d.get("class_name") in alarm_classes and float(d.get("confidence", 0)) < floor]
+        if weak:
+            confs = ", ".join(f"{d['class_name']} {float(d['confidence']):.2f}" for d in weak[:5])
+            flags.append(Flag(kind="uncertain_alarm", steps=[s["step"]], message=(
+                f"{len(weak)} alarm detection(s) below the {floor:.2f} confidence floor ({confs}): "
+                "possibly false alarms; look at the image")))
+    return flags
+
+
+def stated_disagreement(answer: str, steps: Sequence[StepResult], flags: Sequence[Flag]) -> list[Flag]:
+    """The draft says the sources disagree, and no check in code found why: flag it as a conflict."""
+    if any(f["kind"] in ("conflict", "count_mismatch") for f in flags):
+        return []
+    files = {s["file"] for s in steps if s["ok"]}
+    if len(files) < 2 or not DISAGREE.search(unicodedata.normalize("NFKC", answer)):
+        return []
+    return [Flag(kind="conflict", steps=[s["step"] for s in steps if s["ok"]],
+                 message="the draft says the sources disagree; compare them")]

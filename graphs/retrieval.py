@@ -1,0 +1,186 @@
+"""The evidence lines relevant to the question, each with a citation id, for the draft.
+
+A 30-page PDF or a long transcript is far more than the 1.5B drafting model can read in
+its context (the step summary is clipped at ~1500 characters, so page 27 never reaches
+it). Every line of evidence is cut out with where it came from (`Line.ref`, e.g.
+"s1:p27:l4"), and the lines sharing the most terms with the question are handed over
+instead, with a line of context either side.
+
+Ranking is BM25 in SQLite FTS5 (the stdlib `sqlite3`; this Python's SQLite 3.40 has it),
+over text tokenized here rather than by FTS5: unicode61 alone would keep a Japanese
+sentence as one token, so NFKC + casefold, ASCII-ish words and numbers, and CJK runs cut
+into character bigrams are joined by spaces and unicode61 only splits on those spaces.
+If a Python's SQLite lacks FTS5, an in-code BM25 (k1=1.2, b=0.75) ranks the same tokens.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+
+from graphs.state import StepResult
+
+# Kana, CJK ideographs (with 々) and the katakana long-vowel mark: runs of these carry no
+# spaces between words, so they are cut into bigrams. CJK punctuation (、。「」) separates.
+_CJK = r"\u3005\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN = re.compile(r"[^\W_]+")  # letters and digits; CJK runs are cut out of them below
+_CJK_RUN = re.compile(rf"([{_CJK}]+)")
+# Question words only: labels and codes ("model", "serial", "no", "volt") must count, so
+# the list stays small and holds none of them.
+_STOPWORDS = frozenset(
+    "a an and are as at be been by can could did do does for from had has have how i in is "
+    "it its me my of on or please say says said tell than that the their there these this "
+    "those to was were what when where which who whom whose why will with would you your".split()
+)
+_K1, _B = 1.2, 0.75
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of evidence: an OCR or text-layer line, or a transcript segment."""
+
+    step: str
+    page: int | None
+    """1-based page; None for a transcript or a result with only `text`."""
+    line: int
+    """1-based line within its page (its index + 1 in the page's `lines`); for a
+    transcript, the 1-based segment index."""
+    text: str
+    start: float | None = None
+    """Seconds from the start of the recording (transcripts only)."""
+    end: float | None = None
+    ref: str = field(init=False)
+    """Citation id: "s1:p27:l4", "s1:l4" (text only) or "s2:t3" (transcript segment 3)."""
+
+    def __post_init__(self) -> None:
+        # A field, not a property, so that dataclasses.asdict (the job document) carries it.
+        if self.start is not None:
+            ref = f"{self.step}:t{self.line}"
+        elif self.page is not None:
+            ref = f"{self.step}:p{self.page}:l{self.line}"
+        else:
+            ref = f"{self.step}:l{self.line}"
+        object.__setattr__(self, "ref", ref)
+
+
+def evidence_lines(steps: Sequence[StepResult]) -> list[Line]:
+    """Every line of evidence from the steps that succeeded, in document order.
+
+    Keyed by what a step `produces`, not by tool name, so plugin tools count too: "text"
+    gives `pages[].lines[]` (or the lines of `text` when there are no pages), "transcript"
+    gives `segments[]`; other results (detections, reports) have no lines.
+    """
+    out: list[Line] = []
+    for s in steps:
+        result = s["result"] if s["ok"] else None
+        if not isinstance(result, dict):
+            continue
+        sid = s["step"]
+        if s.get("produces") == "transcript":
+            for i, seg in enumerate(result.get("segments") or [], 1):
+                if str(seg.get("text", "")).strip():
+                    out.append(Line(sid, None, i, " ".join(str(seg["text"]).split()),
+                                    float(seg["start"]), float(seg["end"])))
+        elif s.get("produces") == "text":
+            pages = result.get("pages") or []
+            # Blank lines are skipped but still counted, so "l4" is lines[3] on the page.
+            for n, page in enumerate(pages, 1):
+                out += [Line(sid, int(page.get("page") or n), i, str(ln["text"]).strip())
+                        for i, ln in enumerate(page.get("lines") or [], 1) if str(ln.get("text", "")).strip()]
+            if not any(p.get("lines") for p in pages):
+                out += [Line(sid, None, i, t.strip())
+                        for i, t in enumerate(str(result.get("text") or "").splitlines(), 1) if t.strip()]
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    """Search terms: NFKC + casefold, words and numbers (no stopwords), CJK bigrams.
+
+    NFKC makes full-width "ＡＸ－４４７１" and half-width kana match their usual forms; a
+    one-character CJK run ("月" in "10月") stays a unigram so it is not lost.
+    """
+    out: list[str] = []
+    for run in _RUN.findall(unicodedata.normalize("NFKC", text).casefold()):
+        # Most runs are ASCII: splitting only the others keeps 1800 lines at a few ms.
+        for i, part in enumerate([run] if run.isascii() else _CJK_RUN.split(run)):
+            if i % 2:  # split() puts the captured CJK runs at odd positions
+                out += [part] if len(part) == 1 else [part[j:j + 2] for j in range(len(part) - 1)]
+            elif part and part not in _STOPWORDS:
+                out.append(part)
+    return out
+
+
+def relevant_lines(question: str, lines: Sequence[Line], *, limit: int = 12, context: int = 1) -> list[Line]:
+    """The `limit` lines best matching the question (BM25), each with `context` lines either side.
+
+    Neighbours come from the same step and page. The result is in document order without
+    duplicates; all lines when there are no more than `limit`; empty when no line shares
+    a term with the question (the caller then has only the step summaries to go on).
+    """
+    if len(lines) <= limit:
+        return list(lines)
+    query = list(dict.fromkeys(tokens(question)))  # each term once: a repeat is no extra evidence
+    docs = [tokens(ln.text) for ln in lines]
+    hits = _rank_fts5(docs, query, limit) if FTS5 else _rank_bm25(docs, query, limit)
+    keep: set[int] = set()
+    for h in hits:
+        for j in range(max(0, h - context), min(len(lines), h + context + 1)):
+            if (lines[j].step, lines[j].page) == (lines[h].step, lines[h].page):
+                keep.add(j)
+    return [lines[j] for j in sorted(keep)]
+
+
+def render_lines(lines: Sequence[Line]) -> str:
+    """The lines for the prompt, one a line: "[s1:p27:l4] Operating 10°C to 50°C"."""
+    return "\n".join(
+        f"[{ln.ref}] ({ln.start:.1f}-{ln.end:.1f} s) {ln.text}" if ln.start is not None and ln.end is not None
+        else f"[{ln.ref}] {ln.text}" for ln in lines)
+
+
+def _has_fts5() -> bool:
+    try:
+        with closing(sqlite3.connect(":memory:")) as db:
+            db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+        return True
+    except sqlite3.OperationalError:
+        return False
+
+
+FTS5 = _has_fts5()
+"""Whether this Python's SQLite has FTS5 (else `_rank_bm25` ranks)."""
+
+
+def _rank_fts5(docs: Sequence[Sequence[str]], query: Sequence[str], k: int) -> list[int]:
+    """Indices of the `k` best documents by FTS5's bm25(), ties in document order."""
+    if not query:
+        return []
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.execute("CREATE VIRTUAL TABLE docs USING fts5(body, tokenize='unicode61')")
+        db.executemany("INSERT INTO docs(rowid, body) VALUES (?, ?)", ((i, " ".join(d)) for i, d in enumerate(docs)))
+        # Quoted terms: a token like "or" or "near" is a word to find, not an FTS5 operator.
+        match = " OR ".join(f'"{t}"' for t in query)
+        rows = db.execute("SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs), rowid LIMIT ?", (match, k))
+        return [r[0] for r in rows]
+
+
+def _rank_bm25(docs: Sequence[Sequence[str]], query: Sequence[str], k: int) -> list[int]:
+    """The same ranking in Python: Okapi BM25 with a never-negative idf."""
+    if not docs or not query:
+        return []
+    n, avgdl = len(docs), sum(map(len, docs)) / len(docs) or 1.0
+    df = Counter(t for d in docs for t in set(d))
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query if df[t]}
+    scored: list[tuple[float, int]] = []
+    for i, d in enumerate(docs):
+        tf = Counter(d)
+        score = sum(w * tf[t] * (_K1 + 1) / (tf[t] + _K1 * (1 - _B + _B * len(d) / avgdl))
+                    for t, w in idf.items() if tf[t])
+        if score > 0:
+            scored.append((-score, i))
+    return [i for _, i in sorted(scored)[:k]]
