@@ -45,7 +45,7 @@ def worker(
 ) -> None:
     """Run a distributed worker (needs JIMOKU_DATABASE_URL): takes jobs from PostgreSQL until stopped."""
     from app.engine import Engine
-    from app.queue import JOB_QUEUE, JobQueue, make_app, serve
+    from app.queue import JOB_QUEUE, ProcrastinateQueue, make_app, serve
 
     settings = get_settings()
     if not settings.database_url:
@@ -58,8 +58,8 @@ def worker(
     served = None if names is None else {q for q in names if q != JOB_QUEUE}
     if settings.database_pool_size < concurrency + 4:  # each running job holds a connection (its lock)
         settings = settings.model_copy(update={"database_pool_size": concurrency + 4})
-    queue = JobQueue(app, served=served, step_wait_seconds=settings.step_wait_seconds,
-                     resources=json.loads(settings.tool_resources or "{}"))
-    engine = Engine(settings, queue=queue)
+    resources = json.loads(settings.tool_resources or "{}")
+    engine = Engine(settings, queue=lambda e: ProcrastinateQueue(
+        app, results=e.cache, served=served, step_wait_seconds=settings.step_wait_seconds, resources=resources))
     typer.echo(f"worker on {', '.join(names) if names else 'all queues'} (concurrency {concurrency})", err=True)
     serve(engine, app, names, concurrency)

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from app.engine import Engine, JobRejected
-from app.store.jobs import Conflict
+from app.engine import Engine
+from app.errors import Conflict, JobRejected
 from app.settings import get_settings
 
 

@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 
 from app.store.event_log import EventLog, EventRecord
 from app.store.jobs import JobStore
+from graphs.contract import Event
 
 
 class _JobStates(Collector):
@@ -34,7 +35,7 @@ class _JobStates(Collector):
 class Metrics:
     """One registry per service instance (tests start several)."""
 
-    def __init__(self, jobs: JobStore) -> None:
+    def __init__(self, jobs: JobStore, *, log: EventLog | None = None) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(_JobStates(jobs))
         self.tool_seconds = Histogram(
@@ -46,16 +47,19 @@ class Metrics:
             buckets=(10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600), registry=self.registry,
         )
         self.jobs = jobs
-        self._seen: int | None = None
+        self.log = log
+        """Set when workers elsewhere run the jobs: their events are read from the log (`refresh`)."""
+        self._seen = log.last_id() if log is not None else 0
+        """The last event counted: from this process's start on."""
         self._catching_up = threading.Lock()
 
-    def catch_up(self, log: EventLog) -> None:
-        """With workers on other machines, count the events they wrote to the log since this
-        process started (called at scrape time, so /metrics on any API shows the cluster)."""
+    def refresh(self) -> None:
+        """With workers on other machines, count the events they wrote to the log since this process
+        started (called at scrape time, so /metrics on any API shows the cluster); else nothing."""
+        if self.log is None:
+            return
         with self._catching_up:
-            if self._seen is None:
-                self._seen = log.last_id()
-            while batch := log.tail(self._seen):
+            while batch := self.log.tail(self._seen):
                 for seq, job_id, event in batch:
                     self.on_event(job_id, event)
                     self._seen = seq
@@ -63,9 +67,9 @@ class Metrics:
     def on_event(self, job_id: str, event: EventRecord) -> None:
         """EventBus listener: tool latencies and review turnaround."""
         data = event["data"]
-        if event["event"] == "step_finished" and not data.get("cached"):
+        if event["event"] == Event.STEP_FINISHED and not data.get("cached"):
             self.tool_seconds.labels(data["tool"], str(bool(data["ok"])).lower()).observe(data["duration_ms"] / 1000)
-        elif event["event"] == "finalized":
+        elif event["event"] == Event.FINALIZED:
             job = self.jobs.get(job_id)
             review = data.get("review") or {}
             if job.awaiting_since and review.get("decision") != "auto_approve":

@@ -29,9 +29,15 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
+from app.jobqueue import JobQueue
+from app.store.db import Database
 from app.store.migrations import register_postgres_extra
+from graphs.cache import ResultCache
+from graphs.contract import Event
+from graphs.state import Attachment
+from graphs.steps import run_once
 from tools.registry import ToolSpec
-from tools.runner import ToolRun, run_tool
+from tools.runner import ToolRun
 
 if TYPE_CHECKING:
     from app.engine import Engine
@@ -44,45 +50,46 @@ REVIEW_QUEUE = "reviews"
 is quick (no LLM), and it must not wait behind the long jobs ahead of it in the queue."""
 RUN_JOB, APPLY_DECISION, RUN_STEP = "jimoku.run_job", "jimoku.apply_decision", "jimoku.run_step"
 
-_engine: Engine | None = None
-"""The engine of this worker process (tasks run in it)."""
+def _engine(context: procrastinate.JobContext) -> Engine:
+    """The engine of the worker running this task (`serve` hands it to procrastinate's workers)."""
+    engine: Engine | None = context.additional_context.get("engine")
+    if engine is None:
+        raise RuntimeError("jimoku tasks run in `jimoku worker`, which hands them its engine")
+    return engine
 
 
-def _worker_engine() -> Engine:
-    if _engine is None:
-        raise RuntimeError("jimoku tasks run in `jimoku worker`, which sets up the engine first")
-    return _engine
-
-
-def run_job(job_id: str) -> None:
+def run_job(context: procrastinate.JobContext, job_id: str) -> None:
     """Run a job until it waits for review or ends (from its last checkpoint)."""
-    _worker_engine().run(job_id)
+    _engine(context).run(job_id)
 
 
-def apply_decision(job_id: str) -> None:
+def apply_decision(context: procrastinate.JobContext, job_id: str) -> None:
     """Resume a job with the decision a reviewer recorded (on whichever API)."""
-    _worker_engine().apply_recorded_decision(job_id)
+    _engine(context).runner.apply_recorded_decision(job_id)
 
 
-def run_step(job_id: str, tool: str, attachment: dict[str, Any], args: dict[str, Any], key: str,
-             failure_key: str) -> None:
-    """Run one tool step for a job running on another worker; the result goes to the shared cache."""
-    engine = _worker_engine()
-    if engine.cache.get(key) is not None:
+def run_step(context: procrastinate.JobContext, job_id: str, tool: str, attachment: Attachment,
+             args: dict[str, Any], key: str, failure_key: str) -> None:
+    """Run one tool step for a job running on another worker; a success goes to the shared cache
+    under `key` (as any step's does), a failure under `failure_key` for that worker to read."""
+    engine = _engine(context)
+    run, cached = run_once(engine.registry.get(tool), attachment, args, cache=engine.cache,
+                           single_flight=engine.single_flight, tool_ctx=engine.tool_ctx,
+                           artifact_path=engine.artifact_path, job_id=job_id)
+    if cached:
         return
-    spec = engine.registry.get(tool)
-    run = run_tool(spec, engine.artifacts.local_path(attachment["sha256"]), args, engine.tool_ctx)
-    engine.cache.put(key if run.ok else failure_key, run.model_dump(mode="json"))
-    engine.emit(job_id, "tool_ran", {"tool": tool, "file": attachment["id"], "ok": run.ok,
-                                     "duration_ms": run.duration_ms})
+    if not run["ok"]:
+        engine.cache.put(failure_key, run)
+    engine.emit(job_id, Event.TOOL_RAN, {"tool": tool, "file": attachment["id"], "ok": run["ok"],
+                                         "duration_ms": run["duration_ms"]})
 
 
 def make_app(url: str) -> procrastinate.App:
     """The procrastinate app with jimoku's tasks (not opened)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
-    app.task(name=RUN_JOB, queue=JOB_QUEUE)(run_job)
-    app.task(name=APPLY_DECISION, queue=REVIEW_QUEUE)(apply_decision)
-    app.task(name=RUN_STEP, queue="cpu")(run_step)
+    app.task(name=RUN_JOB, queue=JOB_QUEUE, pass_context=True)(run_job)
+    app.task(name=APPLY_DECISION, queue=REVIEW_QUEUE, pass_context=True)(apply_decision)
+    app.task(name=RUN_STEP, queue="cpu", pass_context=True)(run_step)
     return app
 
 
@@ -101,12 +108,17 @@ def apply_queue_schema(url: str) -> None:
 register_postgres_extra("procrastinate queue", apply_queue_schema)
 
 
-class JobQueue:
-    """What the engine asks of the queue: defer a job, a decision, or a tool step."""
+class ProcrastinateQueue:
+    """The `app.jobqueue.JobQueue` on procrastinate: jobs, decisions and tool steps become tasks
+    that `jimoku worker` processes (on any machine) take from PostgreSQL."""
 
-    def __init__(self, app: procrastinate.App, *, served: set[str] | None = None,
+    runs_jobs_here = False
+
+    def __init__(self, app: procrastinate.App, *, results: ResultCache, served: set[str] | None = None,
                  step_wait_seconds: float = 600.0, resources: dict[str, str] | None = None) -> None:
         self.app = app
+        self.results = results
+        """The shared tool-result cache, where a step run by another worker is found."""
         self.served = served
         """Resource classes this process runs itself (None: all of them)."""
         self.step_wait_seconds = step_wait_seconds
@@ -114,18 +126,28 @@ class JobQueue:
         """Tool name → resource class, overriding what the tool declares (`JIMOKU_TOOL_RESOURCES`)."""
 
     def defer_job(self, job_id: str) -> None:
-        """Queue a job; a second request while one waits is a no-op (queueing lock)."""
-        try:
-            self.app.configure_task(RUN_JOB, queueing_lock=f"job:{job_id}").defer(job_id=job_id)
-        except AlreadyEnqueued:
-            pass
+        """Queue a job; a second request while one waits is a no-op (queueing lock). When the queue
+        cannot be reached the job stays accepted: a worker's sweep queues it later."""
+        self._defer(RUN_JOB, f"job:{job_id}", job_id)
 
     def defer_decision(self, job_id: str) -> None:
-        """Queue the application of a recorded review decision."""
+        """Queue the application of a recorded review decision (or leave it to the sweep, as above)."""
+        self._defer(APPLY_DECISION, f"decision:{job_id}", job_id)
+
+    def _defer(self, task: str, lock: str, job_id: str) -> None:
         try:
-            self.app.configure_task(APPLY_DECISION, queueing_lock=f"decision:{job_id}").defer(job_id=job_id)
+            self.app.configure_task(task, queueing_lock=lock).defer(job_id=job_id)
         except AlreadyEnqueued:
             pass
+        except Exception:  # stored already: the workers' sweep finds what has no queue entry
+            log.exception("%s for job %s stored but not queued; the workers' sweep will queue it", task, job_id)
+
+    def start(self) -> None:
+        """Nothing to start in this process: `jimoku worker` processes run the tasks (`serve`)."""
+
+    def close(self) -> None:
+        """Close the connection to the queue."""
+        self.app.close()
 
     def run_elsewhere(self, job_id: str, spec: ToolSpec, attachment: dict[str, Any], args: dict[str, Any],
                       key: str) -> dict[str, Any] | None:
@@ -134,14 +156,13 @@ class JobQueue:
         resource = self.resources.get(spec.name, spec.resource)
         if self.served is None or resource in self.served:
             return None
-        engine = _worker_engine()
         failure_key = f"failed:{key}:{uuid.uuid4().hex}"
         started = time.perf_counter()
         self.app.configure_task(RUN_STEP, queue=resource).defer(
             job_id=job_id, tool=spec.name, attachment=attachment, args=args, key=key, failure_key=failure_key)
         deadline = time.monotonic() + spec.timeout + self.step_wait_seconds
         while time.monotonic() < deadline:
-            for found in (engine.cache.get(key), engine.cache.get(failure_key)):
+            for found in (self.results.get(key), self.results.get(failure_key)):
                 if found is not None:
                     return found
             time.sleep(0.2)
@@ -161,33 +182,32 @@ async def sweep(app: procrastinate.App, engine: Engine, *, stalled_seconds: floa
                 log.warning("worker %s stopped beating: job %s (%s) goes back to the queue",
                             job.worker_id, job.id, job.task_kwargs)
                 await app.job_manager.retry_job(job)
-            await asyncio.to_thread(requeue_orphans, engine, stalled_seconds)
+            await asyncio.to_thread(requeue_orphans, engine.db, engine.queue, stalled_seconds)
         except Exception:  # the sweeper must outlive a database blip
             log.exception("sweep failed; trying again in %.0f s", every)
         await asyncio.sleep(every)
 
 
-def requeue_orphans(engine: Engine, older_than_seconds: float) -> None:
+def requeue_orphans(db: Database, queue: JobQueue, older_than_seconds: float) -> None:
     """Jobs queued/running and decisions unapplied with no live queue entry are queued again."""
     before = (datetime.now(UTC) - timedelta(seconds=older_than_seconds)).isoformat(timespec="milliseconds")
     live = ("SELECT 1 FROM procrastinate_jobs p WHERE p.task_name = ? AND p.args->>'job_id' = {id} "
             "AND p.status IN ('todo', 'doing')")
-    jobs = engine.db.all(f"SELECT j.id FROM jobs j WHERE j.status IN ('queued', 'running') AND j.updated_at <= ? "
+    jobs = db.all(f"SELECT j.id FROM jobs j WHERE j.status IN ('queued', 'running') AND j.updated_at <= ? "
                          f"AND NOT EXISTS ({live.format(id='j.id')})", (before, RUN_JOB))
-    decisions = engine.db.all(f"SELECT d.job_id FROM decisions d WHERE d.applied = 0 AND d.recorded_at <= ? "
+    decisions = db.all(f"SELECT d.job_id FROM decisions d WHERE d.applied = 0 AND d.recorded_at <= ? "
                               f"AND NOT EXISTS ({live.format(id='d.job_id')})", (before, APPLY_DECISION))
     for (job_id,) in jobs:
         log.warning("job %s had no queue entry; queued again", job_id)
-        engine.queue.defer_job(job_id)  # type: ignore[union-attr]
+        queue.defer_job(job_id)
     for (job_id,) in decisions:
         log.warning("the decision on job %s had no queue entry; queued again", job_id)
-        engine.queue.defer_decision(job_id)  # type: ignore[union-attr]
+        queue.defer_decision(job_id)
 
 
 def serve(engine: Engine, app: procrastinate.App, queues: list[str] | None, concurrency: int) -> None:
-    """Run a worker until SIGTERM/SIGINT: procrastinate's loop (with heartbeats) and the sweeper."""
-    global _engine
-    _engine = engine
+    """Run a worker until SIGTERM/SIGINT: procrastinate's loop (with heartbeats) and the sweeper.
+    The tasks get `engine` through procrastinate's job context (`additional_context`)."""
     s = engine.settings
 
     async def main() -> None:
@@ -195,6 +215,7 @@ def serve(engine: Engine, app: procrastinate.App, queues: list[str] | None, conc
             "update_heartbeat_interval": s.worker_heartbeat_seconds, "stalled_worker_timeout": s.worker_stalled_seconds,
             # Finished tasks are bookkeeping (the job's history is in job_events); failed ones stay.
             "delete_jobs": "successful",
+            "additional_context": {"engine": engine},
         }
         async with app.open_async():
             side = [asyncio.create_task(sweep(app, engine, stalled_seconds=s.worker_stalled_seconds,

@@ -1,4 +1,9 @@
-"""Everything one running service holds, built at start-up and closed at shutdown."""
+"""Everything one running service holds, built at start-up and closed at shutdown.
+
+This is where the service chooses its job queue, once: procrastinate when the settings
+name a PostgreSQL database (`jimoku worker` processes run the jobs), else threads in
+this process over the SQLite file.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +13,36 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.engine import Engine
+from app.engine import Engine, QueueFactory
 from app.events import EventBus
+from app.inprocess import InProcessQueue
 from app.limits import RateLimiter
 from app.metrics import Metrics
 from app.settings import Settings
 from app.store.keys import KeyStore
-from app.worker import WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+def service_queue(settings: Settings) -> QueueFactory:
+    """The queue the service hands its jobs to."""
+    if settings.database_url:
+        from app.queue import ProcrastinateQueue, make_app
+
+        app = make_app(settings.database_url)
+        return lambda engine: ProcrastinateQueue(app.open(), results=engine.cache)
+    return lambda engine: InProcessQueue(engine.runner, workers=settings.workers)
 
 
 @dataclass
 class Service:
-    """The engine, its worker pool, keys, events and metrics."""
+    """The engine (with its queue), keys, events and metrics."""
 
     settings: Settings
     engine: Engine
     keys: KeyStore
     events: EventBus
     metrics: Metrics
-    workers: WorkerPool
     rate_limiter: RateLimiter
     ready: threading.Event = field(default_factory=threading.Event)
     warm_up_report: dict[str, str] = field(default_factory=dict)
@@ -35,43 +51,31 @@ class Service:
     def build(cls, settings: Settings) -> Service:
         """Wire the parts (no thread is started yet)."""
         events = EventBus()
-        queue = None
-        if settings.database_url:  # jobs go to `jimoku worker` processes through procrastinate
-            from app.queue import JobQueue, make_app
-
-            queue = JobQueue(make_app(settings.database_url).open())
-        engine = Engine(settings, emit=events.emit, queue=queue)
-        metrics = Metrics(engine.jobs)
-        if engine.distributed:
-            metrics.catch_up(engine.events)  # from now on, read from the log at scrape time
-        else:
+        engine = Engine(settings, emit=events.emit, queue=service_queue(settings))
+        if engine.queue.runs_jobs_here:
+            metrics = Metrics(engine.jobs)
             events.listen(metrics.on_event)
-        return cls(
-            settings=settings,
-            engine=engine,
-            keys=KeyStore(engine.db),
-            events=events,
-            metrics=metrics,
-            workers=WorkerPool(engine, workers=0 if engine.distributed else settings.workers),
-            rate_limiter=RateLimiter(settings.rate_limit_per_minute),
-        )
+        else:  # the workers' events are read from the log at scrape time
+            metrics = Metrics(engine.jobs, log=engine.events)
+        return cls(settings=settings, engine=engine, keys=engine.stores.keys, events=events, metrics=metrics,
+                   rate_limiter=RateLimiter(settings.rate_limit_per_minute))
 
     def start(self) -> None:
-        """Start the workers, and warm the models up in the background (see /readyz)."""
-        self.workers.start()
+        """Start the queue's workers, and warm the models up in the background (see /readyz)."""
+        self.engine.queue.start()
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
 
     def stop(self) -> None:
         """Stop taking new jobs."""
-        self.workers.stop()
+        self.engine.queue.close()
 
     def _warm_up(self) -> None:
         if not self.settings.warm_up:
             self.ready.set()
             return
         steps: dict[str, Callable[[], object]] = {}
-        if not self.engine.distributed:  # with PostgreSQL the planner runs in `jimoku worker`
-            steps["planner"] = lambda: self.engine.llm.load()  # type: ignore[attr-defined]
+        if self.engine.queue.runs_jobs_here:  # otherwise the planner runs in `jimoku worker`
+            steps["planner"] = self._load_planner
         for spec in self.engine.registry:
             hook = getattr(__import__(spec.func.__module__, fromlist=["_"]), "warm_up", None)
             if callable(hook):
@@ -86,5 +90,7 @@ class Service:
                 self.warm_up_report[name] = f"failed: {type(exc).__name__}: {exc}"
         self.ready.set()
 
-
-log = logging.getLogger(__name__)
+    def _load_planner(self) -> None:
+        load = getattr(self.engine.llm, "load", None)  # llama.cpp loads its contexts ahead; others need not
+        if callable(load):
+            load()

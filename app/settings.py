@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     plugins_dir: Path | None = None
     plugins: str | None = None
+    entry_points: bool = True
+    """Load tools from installed packages' `jimoku.tools` entry points (the tests turn this off)."""
     """Comma-separated entry-point names allowed to load; unset loads all."""
 
     detector_model: Path | None = None

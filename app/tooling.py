@@ -9,4 +9,5 @@ from tools.registry import Registry
 
 def load_registry(settings: Settings) -> Registry:
     """Import the allowed entry-point tools and the plugins folder; safe to call again."""
-    return load_plugins(folder=settings.plugins_dir, allow=settings.plugin_allowlist())
+    return load_plugins(folder=settings.plugins_dir, allow=settings.plugin_allowlist(),
+                        entry_points=settings.entry_points)

@@ -23,7 +23,7 @@ from bench.inputs import Inputs, sha256
 from bench.report import Row, Section
 from graphs.cache import MemoryResultCache
 from graphs.context import GraphContext
-from graphs.llm import ScriptedChatModel
+from graphs.testing import ScriptedChatModel
 from graphs.nodes import execute
 from tools.context import ToolContext
 from tools.registry import Registry
@@ -45,7 +45,8 @@ def _state(steps: list[tuple[str, Path, str]]) -> dict[str, Any]:
 
 def _run(state: dict[str, Any], registry: Registry, ctx: ToolContext, parallel: int) -> tuple[float, list[dict]]:
     context = GraphContext(llm=ScriptedChatModel([]), registry=registry, tool_ctx=ctx,
-                           cache=MemoryResultCache(), max_parallel_steps=parallel)
+                           cache=MemoryResultCache(), max_parallel_steps=parallel,
+                           artifact_path=lambda a: Path(a["path"]))  # this benchmark's own file list
     started = time.perf_counter()
     steps = execute(state, Runtime(context=context))["steps"]  # type: ignore[arg-type]
     wall = time.perf_counter() - started

@@ -24,7 +24,8 @@ from app.settings import Settings
 from bench import direct, planner
 from bench.inputs import QUESTION, Inputs
 from bench.report import Row, Section
-from graphs.llm import ChatModel, CompletionStats, LlamaChatModel, ScriptedChatModel
+from graphs.llm import ChatModel, CompletionStats, LlamaChatModel
+from graphs.testing import ScriptedChatModel
 from tools.context import ToolContext
 from tools.registry import Registry
 

@@ -22,7 +22,8 @@ def _no_events(job_id: str, event: str, data: dict[str, Any]) -> None:
 
 
 def _attachment_path(attachment: dict[str, Any]) -> Path:
-    return Path(attachment["path"])
+    raise LookupError(f"cannot find file {attachment['id']} (sha256 {attachment['sha256']}): give the "
+                      "GraphContext an `artifact_path` that finds files by their sha256")
 
 
 RemoteRunner = Callable[[str, ToolSpec, dict[str, Any], dict[str, Any], str], "dict[str, Any] | None"]

@@ -2,18 +2,18 @@
 
 `ChatModel.complete(messages, schema)` returns the assistant's text; with a JSON schema
 the output is constrained to it by llama.cpp's grammar, so it always parses and can only
-name what the schema allows. `LlamaChatModel` is the real one; `ScriptedChatModel`
-replays answers for unit tests of the graph.
+name what the schema allows. `LlamaChatModel` is the real one, built from settings by
+`load_chat_model`; `graphs.testing.ScriptedChatModel` replays answers for unit tests.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,6 +46,10 @@ class ChatModel(Protocol):
         `purpose` ("plan", "draft") lets an implementation keep one context per kind of
         prompt, so each keeps its own long, stable prefix evaluated.
         """
+        ...
+
+    def load(self) -> None:
+        """Load the model now (a warm-up); otherwise the first completion does."""
         ...
 
 
@@ -129,25 +133,15 @@ class LlamaChatModel:
         return out["choices"][0]["message"]["content"] or ""
 
 
-@dataclass
-class ScriptedChatModel:
-    """A fake LLM for unit tests: each call pops the next scripted reply.
+def load_chat_model(*, factory: str | None, factory_arg: Any, path: Path | None, model_dir: Path,
+                    chat_format: str | None, n_ctx: int, n_threads: int) -> ChatModel:
+    """The planner model the settings name: a factory's (`module:callable`, called with
+    `factory_arg`), a GGUF file, or the embedded planner (verified on first use)."""
+    if factory:
+        module, _, name = factory.partition(":")
+        model: ChatModel = getattr(importlib.import_module(module), name)(factory_arg)
+        return model
+    from tools import models
 
-    A reply may be a string, a dict (sent as JSON) or a callable receiving
-    (messages, schema), so a test can check what the graph asked.
-    """
-
-    replies: list[str | dict[str, Any] | Callable[[Sequence[Message], dict[str, Any] | None], Any]]
-    name: str = "scripted"
-    calls: list[tuple[list[Message], dict[str, Any] | None]] = field(default_factory=list)
-    last: CompletionStats = field(default_factory=CompletionStats)
-
-    def complete(self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None,
-                 max_tokens: int = 512, purpose: str = "default") -> str:
-        self.calls.append((list(messages), schema))
-        if not self.replies:
-            raise AssertionError("ScriptedChatModel ran out of replies")
-        reply = self.replies.pop(0)
-        if callable(reply):
-            reply = reply(messages, schema)
-        return reply if isinstance(reply, str) else json.dumps(reply)
+    return LlamaChatModel(LlamaConfig(path=path or models.ensure("planner", model_dir), chat_format=chat_format,
+                                      n_ctx=n_ctx, n_threads=n_threads))

@@ -25,8 +25,7 @@ class Attachment(TypedDict):
     """The name the uploader gave (display only; never used as a path)."""
     kind: FileKindName
     sha256: str
-    path: str
-    """Where the artifact lies on disk."""
+    """The file is found by this digest (`GraphContext.artifact_path`), on whichever machine runs the job."""
 
 
 class PlanStep(TypedDict):

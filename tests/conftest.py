@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,10 @@ from tests.fixtures.postgres import Postgres, running_postgres
 from tools.context import ToolContext
 from tools.plugins import load_plugins
 from tools.registry import REGISTRY, Registry
+
+# Plugins installed on this machine stay out of the test run (a test that installs one
+# turns entry points back on for its own subprocess).
+os.environ["JIMOKU_ENTRY_POINTS"] = "0"
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +30,8 @@ def tool_ctx(settings: Settings) -> ToolContext:
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:
-    """The process registry with the built-in tools loaded through the entry-point path."""
-    load_plugins()
+    """The process registry with the built-in tools loaded through the plugin path."""
+    load_plugins(entry_points=False)
     return REGISTRY
 
 

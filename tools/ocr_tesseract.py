@@ -18,7 +18,15 @@ import pytesseract
 from PIL import Image
 from pytesseract import Output
 
-from tools.ocr_result import SPACE_BETWEEN_CJK, OcrLine, OcrPage, OcrWord, OutOfTime, union, weighted
+from tools.ocr_result import (
+    SPACE_BETWEEN_CJK,
+    OcrLine,
+    OcrPage,
+    OcrWord,
+    OutOfTime,
+    union,
+    weighted,
+)
 
 # Tesseract runs through a wrapper that gives it one OpenMP thread: otherwise it spins a
 # thread per core for each page, fighting the other tools for the two cores (and slower

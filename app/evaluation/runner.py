@@ -22,7 +22,7 @@ def run_cases(
     from app.engine import Engine, JobRejected  # here, so scoring and `--help` need no models or stores
 
     engine = Engine(settings)
-    engine.llm.load()  # type: ignore[attr-defined]  # a warm model, as in the service
+    engine.llm.load()  # a warm model, as in the service
     scores = []
     for case in cases:
         started = time.perf_counter()

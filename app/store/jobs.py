@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.errors import Conflict
 from app.store.db import Database
 from graphs.contract import STATUSES, JobStatus, now
 
@@ -47,10 +49,6 @@ class DecisionRow:
     job_id: str
     decision: dict[str, Any]
     applied: bool
-
-
-class Conflict(Exception):
-    """The action lost a race or came too late (HTTP 409); the message says why."""
 
 
 class JobStore:
@@ -116,14 +114,14 @@ class JobStore:
         found = dict(self.db.all("SELECT status, COUNT(*) FROM jobs GROUP BY status"))
         return {s: int(found.get(s, 0)) for s in STATUSES}
 
-    def claim_next(self) -> str | None:
-        """Atomically take the oldest queued job for a worker: queued → running."""
+    def next_queued(self, *, exclude: Collection[str] = ()) -> str | None:
+        """The oldest queued job not in `exclude` (those a worker of this process has taken)."""
+        marks = ", ".join("?" * len(exclude))
         row = self.db.one(
-            "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = "
-            "(SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1) "
-            "AND status = 'queued' RETURNING id",
-            (now(),),
-        )
+            "SELECT id FROM jobs WHERE status = 'queued' "
+            + (f"AND id NOT IN ({marks}) " if exclude else "")
+            + "ORDER BY created_at, id LIMIT 1",
+            tuple(exclude))
         return row[0] if row else None
 
     def requeue_running(self) -> list[str]:

@@ -18,7 +18,7 @@ from app.store.outcomes import OutcomeStore
 from app.store.policies import PolicyStore
 from app.queue import APPLY_DECISION, RUN_JOB, JobQueue, make_app, requeue_orphans
 from app.settings import Settings
-from graphs.llm import ScriptedChatModel
+from graphs.testing import ScriptedChatModel
 from graphs.policy import Policy
 from tests.fixtures.images import render_nameplate
 from tests.fixtures.postgres import Postgres

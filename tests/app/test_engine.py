@@ -11,7 +11,7 @@ import pytest
 from app.engine import Engine, JobRejected
 from app.store.jobs import Conflict
 from app.settings import Settings
-from graphs.llm import ScriptedChatModel
+from graphs.testing import ScriptedChatModel
 from tests.fixtures.images import render_nameplate
 
 PLAN = {"steps": [{"tool": "ocr", "file": "f1"}]}

@@ -99,7 +99,7 @@ def test_confidence_formula() -> None:
 def test_grounding_catches_invented_values() -> None:
     steps = [step("s1", "ocr", text="SERIAL NO. AX-4471-B\nMODEL KX-200"),
              step("s2", "detect", counts={"Normal": 3, "Fall": 0})]
-    facts = compute_facts(steps, [{"id": "f1", "name": "plate.jpg", "kind": "image", "sha256": "", "path": ""}])
+    facts = compute_facts(steps, [{"id": "f1", "name": "plate.jpg", "kind": "image", "sha256": ""}])
     assert any("3 people: 3 standing, 0 fallen. No one has fallen." in f for f in facts)
     assert any("serial number: AX-4471-B" in f for f in facts)
     assert unsupported_claims("Model KX-200, serial AX-4471-B [s1]; 3 people, no one has fallen.", steps, facts) == []
@@ -125,7 +125,7 @@ def test_a_tool_without_text_speaks_through_its_summary() -> None:
     gauge = StepResult(step="s1", tool="pressure_gauge", produces="report", file="f1", ok=True, summary="The needle points at 4.2 bar.",
                        confidence=0.9, result={"summary": "The needle points at 4.2 bar.", "bar": 4.2},
                        error=None, error_kind=None, duration_ms=1.0, cached=False)
-    facts = compute_facts([gauge], [{"id": "f1", "name": "g.png", "kind": "image", "sha256": "", "path": ""}])
+    facts = compute_facts([gauge], [{"id": "f1", "name": "g.png", "kind": "image", "sha256": ""}])
     assert facts == ['s1 (pressure_gauge on f1 "g.png"): reported: "The needle points at 4.2 bar."']
     assert unsupported_claims("The gauge shows 4.2 bar.", [gauge], facts) == []
     assert unsupported_claims("The gauge shows 5.1 bar.", [gauge], facts) == ["the value '5.1' appears in no tool result"]

@@ -23,7 +23,7 @@ from app.store.checkpointers import (
 )
 from graphs.context import GraphContext
 from graphs.graph import build_graph
-from graphs.llm import ScriptedChatModel
+from graphs.testing import ScriptedChatModel
 from tools.context import ToolContext
 from tools.registry import Registry, ToolResult, tool
 
@@ -83,8 +83,8 @@ def files(tmp_path: Path) -> list[dict[str, Any]]:
     memo = tmp_path / "memo.wav"
     memo.write_text("The serial number is B Q nine nine one two.")
     return [
-        {"id": "f1", "name": "plate.png", "kind": "image", "sha256": "a" * 64, "path": str(plate)},
-        {"id": "f2", "name": "memo.wav", "kind": "audio", "sha256": "b" * 64, "path": str(memo)},
+        {"id": "f1", "name": "plate.png", "kind": "image", "sha256": "a" * 64},
+        {"id": "f2", "name": "memo.wav", "kind": "audio", "sha256": "b" * 64},
     ]
 
 
@@ -107,7 +107,8 @@ def saver(tmp_path: Path, database_url: str | None) -> Iterator[BaseCheckpointSa
 def make(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver,
          replies: list[Any]) -> tuple[Any, GraphContext, ScriptedChatModel]:
     llm = ScriptedChatModel(list(replies))
-    ctx = GraphContext(llm=llm, registry=reg, tool_ctx=ToolContext(model_dir=tmp_path), cache=MemoryResultCache())
+    ctx = GraphContext(llm=llm, registry=reg, tool_ctx=ToolContext(model_dir=tmp_path), cache=MemoryResultCache(),
+                       artifact_path=lambda a: tmp_path / a["name"])  # the files fixture's folder
     return build_graph(saver), ctx, llm
 
 

@@ -21,7 +21,7 @@ import pytest
 from app.engine import Engine
 from app.store.jobs import Conflict
 from app.settings import Settings
-from graphs.llm import ScriptedChatModel
+from graphs.testing import ScriptedChatModel
 from tests.fixtures.images import render_nameplate
 from tools.registry import REGISTRY, ToolResult, tool
 

@@ -30,7 +30,7 @@ packages = ["jimoku_gauge"]
 PLUGIN_TOOL = '''
 from pathlib import Path
 
-from tools import ToolResult, tool
+from jimoku import ToolResult, tool
 
 
 class GaugeResult(ToolResult):
@@ -83,10 +83,10 @@ def _env(extra_path: Path | None = None, **overrides: str) -> dict[str, str]:
 
 
 def test_pip_installed_plugin_is_listed_and_runs(installed_plugin: Path, tmp_path: Path) -> None:
-    listed = _jimoku("tools", "list", "--json", env=_env(installed_plugin))
+    listed = _jimoku("tools", "list", "--json", env=_env(installed_plugin, JIMOKU_ENTRY_POINTS="1"))
     assert listed.returncode == 0, listed.stderr
     cards = {c["name"]: c for c in json.loads(listed.stdout)["tools"]}
-    # Built-ins arrive by the very same entry-point path.
+    # Built-ins arrive by the very same loading path.
     assert {"gauge_reading", "ocr", "detect", "asr"} <= set(cards)
     assert cards["gauge_reading"]["description"] == "Read the pressure in bar shown by an analogue pressure gauge."
     assert cards["gauge_reading"]["arguments"]["properties"]["scale"]["type"] == "number"
@@ -94,7 +94,7 @@ def test_pip_installed_plugin_is_listed_and_runs(installed_plugin: Path, tmp_pat
     photo = tmp_path / "gauge.png"
     photo.write_bytes(b"x" * 42)
     ran = _jimoku("tools", "run", "gauge_reading", str(photo), "--arg", "scale=0.5", "--json",
-                  env=_env(installed_plugin))
+                  env=_env(installed_plugin, JIMOKU_ENTRY_POINTS="1"))
     assert ran.returncode == 0, ran.stderr
     out = json.loads(ran.stdout)
     assert out["ok"] is True and out["result"]["bar"] == 21.0
@@ -102,9 +102,17 @@ def test_pip_installed_plugin_is_listed_and_runs(installed_plugin: Path, tmp_pat
 
 
 def test_allowlist_keeps_plugins_out(installed_plugin: Path) -> None:
-    listed = _jimoku("tools", "list", "--json", env=_env(installed_plugin, JIMOKU_PLUGINS="ocr"))
+    listed = _jimoku("tools", "list", "--json",
+                     env=_env(installed_plugin, JIMOKU_PLUGINS="ocr", JIMOKU_ENTRY_POINTS="1"))
     names = [c["name"] for c in json.loads(listed.stdout)["tools"]]
     assert names == ["ocr"]
+
+
+def test_installed_plugins_stay_out_when_entry_points_are_off(installed_plugin: Path) -> None:
+    """The guard the test suite runs under: an installed plugin is not loaded."""
+    listed = _jimoku("tools", "list", "--json", env=_env(installed_plugin, JIMOKU_ENTRY_POINTS="0"))
+    names = [c["name"] for c in json.loads(listed.stdout)["tools"]]
+    assert "gauge_reading" not in names and {"ocr", "detect", "asr"} <= set(names)
 
 
 def test_plugins_folder_and_broken_plugin(tmp_path: Path) -> None:

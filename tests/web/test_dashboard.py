@@ -16,6 +16,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.store.db import open_database
+from app.store.migrations import upgrade
 from app.store.outcomes import OutcomeStore
 from app.store.policies import PolicyStore
 from graphs.policy import Policy
@@ -55,7 +57,9 @@ def seed(data_dir: Path) -> None:
     and 2 audits, one edited. Flags: conflict 4, unsupported_claim 2, low_confidence 1.
     The 10 reviews waited 0.5..65 min: the service's p50 is the 6th smallest (4 min), its
     p95 the largest (65 min)."""
-    db = data_dir / "jimoku.db"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(None, data_dir / "jimoku.db")
+    upgrade(db)
     store = OutcomeStore(db)
     d1, d2, d3 = DAYS
     outcome(store, d1, 0, "approve", waited_min=1, flags=("conflict",))
@@ -77,6 +81,7 @@ def seed(data_dir: Path) -> None:
         Policy(auto_approve_min_confidence=0.9, audit_rate=0.1, always_review_tools=["asr"],
                paused_case_kinds={"ocr": PAUSE_REASON}),
         changed_by="system", reason=PAUSE_REASON)
+    db.close()
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,5 @@ def readyz(service: ServiceDep, response: Response) -> dict[str, Any]:
 @router.get("/metrics", response_class=Response)
 def metrics(service: ServiceDep, _: Submitter) -> Response:
     """Prometheus metrics: jobs by state, queue lengths, tool latency, review turnaround."""
-    if service.engine.distributed:
-        service.metrics.catch_up(service.engine.events)
+    service.metrics.refresh()
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

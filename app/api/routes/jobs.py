@@ -14,7 +14,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import EngineDep, ServiceDep, SettingsDep, Submitter
 from app.api.models import JobCreated, JobPublic, JobsPublic, JobStatus, JobSummary
-from app.engine import JobRejected
+from app.errors import JobRejected
 from app.store.event_log import TERMINAL
 from app.uploads import disk_error, safe_name, save_upload
 from graphs.contract import FINAL_STATUSES
@@ -54,7 +54,6 @@ async def submit_job(
     finally:
         for path, _ in saved:
             path.unlink(missing_ok=True)
-    service.workers.wake()
     return JobCreated(id=job.id, status="queued")
 
 

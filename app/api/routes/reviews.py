@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import EngineDep, Reviewer, SettingsDep
-from app.api.models import ClaimOut, DecisionIn, JobPublic, ReviewQueue, ReviewQueueItem
-from app.engine import JobRejected
-from app.store.jobs import Conflict
+from app.api.models import ClaimOut, JobPublic, ReviewQueue, ReviewQueueItem
+from app.errors import Conflict, JobRejected
+from graphs.contract import Decision
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
@@ -48,9 +48,9 @@ def claim(job_id: str, engine: EngineDep, settings: SettingsDep, reviewer: Revie
 @router.post("/{job_id}", responses={404: {"description": "No such job"},
                                      409: {"description": "Already decided, or claimed by another reviewer"},
                                      422: {"description": "Invalid decision"}})
-async def decide(job_id: str, body: DecisionIn, engine: EngineDep, reviewer: Reviewer) -> JobPublic:
+async def decide(job_id: str, body: Decision, engine: EngineDep, reviewer: Reviewer) -> JobPublic:
     """Approve the draft, replace it (edit), or reject it; the job becomes final."""
-    decision = body.model_dump(exclude_none=True) | {"reviewer": reviewer.name}
+    decision = body.model_copy(update={"reviewer": reviewer.name, "at": None})  # the key says who, not the body
     try:
         await run_in_threadpool(engine.review, job_id, decision)
         return JobPublic.model_validate(await run_in_threadpool(engine.document, job_id))

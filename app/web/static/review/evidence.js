@@ -26,9 +26,9 @@ export function capability(step, plan) {
 
 /**
  * One file's card: the file itself, then each of its steps' readings. `roundOf(step)` gives the
- * planning round for the label when the agent looked more than once, else null.
+ * planning round, so readings from a later round (the agent looked again) are labelled.
  */
-export function renderFile(file, job, token, roundOf = () => null) {
+export function renderFile(file, job, token, roundOf = () => 1) {
   const steps = (job.steps ?? []).filter((s) => s.file === file.id);
   const planned = new Map((job.plan ?? []).map((p) => [p.id, p]));
   const card = el("article", { class: `file ${file.kind}`, data: { fileId: file.id } });
@@ -51,7 +51,8 @@ export function renderFile(file, job, token, roundOf = () => null) {
 
   for (const step of steps) {
     const round = roundOf(step);
-    const label = el("span", { class: "pill" }, `${step.step} ${step.tool}`, round ? ` · round ${round}` : "");
+    // Steps of a later planning round say so; the first round's need no label.
+    const label = el("span", { class: "pill" }, `${step.step} ${step.tool}`, round > 1 ? ` · round ${round}` : "");
     if (!step.ok || !step.result) {
       card.append(el("p", { class: "step-error" },
         label, ` failed (${step.error_kind ?? "error"}): ${step.error ?? "no result"}`));
@@ -162,7 +163,7 @@ function addOcrToggle({ stage, controls }) {
 /** A segment's text; with per-word probabilities (when the tool gives them), unsure words marked. */
 function segmentText(s) {
   const words = Array.isArray(s.words) ? s.words : [];
-  if (!words.some((w) => typeof w?.probability === "number")) return el("span", { class: "text" }, s.text);
+  if (!words.some((w) => typeof w?.probability === "number")) return el("span", { class: "text" }, String(s.text ?? "").trim());
   return el("span", { class: "text" }, words.map((w, i) => {
     const text = String(w.word ?? w.text ?? "");
     const shown = i === 0 ? text.trimStart() : text;

@@ -63,18 +63,18 @@ function renderJob(job, token) {
 
   renderBanner(job);
   $("question").textContent = job.question;
-  const { multi, roundOf } = roundsOf(job);
+  const { multi, count, roundOf } = roundsOf(job);
   $("job-meta").textContent = [
     `job ${job.id}`,
     job.status.replace("_", " "),
     `submitted ${age(job.created_at)} ago`,
     plural(job.files.length, "file"),
-    multi ? plural(Math.max(...(job.steps ?? []).map(roundOf), ...(job.plan ?? []).map(roundOf)), "planning round") : null,
+    multi ? plural(count, "planning round") : null,
   ].filter(Boolean).join(" · ");
 
   $("steps").replaceChildren(...renderSteps(job));
   $("plan-notes").replaceChildren(...(job.plan_notes ?? []).map((n) => el("li", {}, n)));
-  $("files").replaceChildren(...job.files.map((f) => renderFile(f, job, token, multi ? roundOf : undefined)));
+  $("files").replaceChildren(...job.files.map((f) => renderFile(f, job, token, roundOf)));
   $("facts").replaceChildren(
     ...((job.facts ?? []).length ? job.facts.map((f) => el("li", {}, f)) : [el("li", { class: "muted" }, "none")]),
   );

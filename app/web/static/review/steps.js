@@ -7,14 +7,14 @@ import { duration, num, state } from "./state.js";
 
 /**
  * The planning rounds of a job: `roundOf(step)` is the round that chose a step (from the step,
- * else its plan entry; 1 when neither says), and `multi` whether the agent planned more than once.
+ * else its plan entry; 1 when neither says), `count` the last round, and `multi` whether the agent
+ * planned more than once.
  */
 export function roundsOf(job) {
   const planRound = new Map((job.plan ?? []).map((p) => [p.id, p.round]));
   const roundOf = (step) => Number(step?.round ?? planRound.get(step?.step ?? step?.id) ?? 1) || 1;
-  const all = [...(job.plan ?? []), ...(job.steps ?? [])].map(roundOf);
-  const multi = all.some((r) => r > 1);
-  return { multi, roundOf };
+  const count = Math.max(1, ...[...(job.plan ?? []), ...(job.steps ?? [])].map(roundOf));
+  return { multi: count > 1, count, roundOf };
 }
 
 /** "Round 2: looked again — <reason>", with the reason from the job's `rounds` when it has one. */
