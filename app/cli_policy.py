@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
+from app.policy_stats import propose_threshold
+from app.settings import get_settings
 from app.store.db import Database
 from app.store.migrations import database_for
 from app.store.outcomes import OutcomeStore
 from app.store.policies import PolicyStore
-from app.settings import get_settings
-from graphs.policy import propose_threshold
 
 policy_app = typer.Typer(help="The review policy: show, change, propose a threshold.", no_args_is_help=True)
 

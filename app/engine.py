@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.document import job_document
+from app.errors import JobRejected
 from app.inprocess import InProcessQueue
 from app.intake import Intake
 from app.jobqueue import JobQueue
@@ -31,6 +32,9 @@ from graphs.context import EventSink, GraphContext
 from graphs.graph import build_graph
 from graphs.llm import ChatModel, LlamaChatModel, LlamaConfig
 from tools import models
+
+__all__ = ["Engine", "JobRejected", "QueueFactory", "inline_queue", "load_llm"]
+"""`JobRejected` is what `submit` and `review` raise (defined in `app.errors`)."""
 
 QueueFactory = Callable[["Engine"], JobQueue]
 """Builds the queue once the engine's runner and stores exist."""

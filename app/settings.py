@@ -7,6 +7,7 @@ import os
 from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     max_pdf_pages: int = 20
     max_audio_seconds: float = 900.0
     torch_threads: int = 2
+    asr_backend: Literal["faster", "openai"] = "faster"
+    """Speech recognition on faster-whisper (the default) or openai-whisper; same weights."""
     tool_extra: str = "{}"
     """JSON object of settings for plugin tools."""
 

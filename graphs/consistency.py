@@ -116,6 +116,9 @@ FLAG_FACTORS = {
     "tool_error": 0.7,
     "low_confidence": 0.85,
     "uncertain_match": 0.8,
+    "wrong_field": 0.4,
+    "uncertain_alarm": 0.6,
+    "instruction_in_evidence": 0.3,
 }
 DEFAULT_TOOL_CONFIDENCE = 0.8
 """Used for a tool that reports no confidence of its own (e.g. a plugin)."""

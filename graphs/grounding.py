@@ -52,10 +52,11 @@ def compute_facts(steps: Sequence[StepResult], files: Sequence[Attachment]) -> l
             facts.append(f"{where}: found nothing ({'; '.join(result.get('warnings') or []) or 'empty result'})")
             continue
         verb = "heard" if heard(s) else "read"
-        facts.append(f"{where}: {verb} the text: \"{_clip(text)}\"")
+        if not _shown_in_summary(text, s["summary"]):
+            facts.append(f"{where}: {verb} the text: \"{_clip(text)}\"")
         labelled = labelled_values(spoken_to_text(text) if heard(s) else text)
-        for label, value in labelled.items():
-            facts.append(f"{where}: {label}: {value}")
+        if labelled:
+            facts.append(f"{where}: " + "; ".join(f"{label} {value}" for label, value in labelled.items()))
     return facts
 
 
@@ -70,6 +71,14 @@ def _count_sentence(counts: dict[str, int]) -> str:
             + (" No one has fallen." if fallen == 0 else f" {fallen} person(s) appear to have fallen.")
         )
     return sentence
+
+
+def _shown_in_summary(text: str, summary: str) -> bool:
+    """Every line of the text is in the step's summary already, so the draft reads it
+    there; saying it again as a fact only costs prompt tokens."""
+    flat = " ".join(summary.split())
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    return bool(lines) and all(line in flat for line in lines)
 
 
 def _clip(text: str) -> str:

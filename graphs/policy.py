@@ -4,7 +4,7 @@ Like Amazon A2I's activation conditions, a policy is a set of rules, each able t
 job to a human: any flag (always: this one cannot be switched off), confidence below
 the threshold, a tool or question kind chosen for review, a paused case kind, or the
 random audit sample. Automation is earned: the threshold is off (`None`) until an admin
-sets one, typically from `propose_threshold` over the review history.
+sets one, typically from `app.policy_stats.propose_threshold` over the review history.
 
 An *audit* here is a job the rules would have auto-approved, sent to a person instead
 (at `audit_rate`, chosen by a hash of the job id so a re-run decides the same). When the
@@ -14,10 +14,8 @@ person edits or rejects it, automation pauses for that case kind.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,61 +88,3 @@ def route(policy: Policy, version: int, state: dict[str, Any]) -> Routing:
         return Routing(route="human", audit=True, case_kind=kind, policy_version=version,
                        reasons=[*allowed, f"drawn for audit ({policy.audit_rate:.0%} sample)"])
     return Routing(route="auto", reasons=allowed, case_kind=kind, policy_version=version)
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A suggested threshold with the evidence behind it, or why there is none."""
-
-    threshold: float | None
-    precision: float | None
-    lower_bound: float | None
-    support: int
-    automation_rate: float | None
-    reason: str
-    table: list[dict[str, float | int]]
-
-
-def wilson_lower(successes: int, n: int, z: float = 1.96) -> float:
-    """Lower end of the Wilson score interval (95% by default) for a proportion."""
-    if n == 0:
-        return 0.0
-    p = successes / n
-    centre = p + z * z / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - margin) / (1 + z * z / n)
-
-
-def propose_threshold(history: Sequence[tuple[float, bool]], *, min_precision: float, min_support: int = 30,
-                      z: float = 1.96) -> Proposal:
-    """The lowest confidence threshold whose drafts reviewers approved unchanged often enough.
-
-    `history` holds (confidence, approved unchanged) for drafts people reviewed. For each
-    candidate threshold t (each distinct confidence), the drafts with confidence ≥ t give
-    a precision; the proposal is the lowest t whose Wilson lower bound is ≥ min_precision
-    with at least `min_support` drafts above it. No such t: no proposal, and the reason.
-    """
-    if len(history) < min_support:
-        return Proposal(None, None, None, len(history), None,
-                        f"too little history: {len(history)} reviewed drafts, need at least {min_support}", [])
-    ordered = sorted(history, key=lambda h: h[0], reverse=True)
-    table: list[dict[str, float | int]] = []
-    best: dict[str, float | int] | None = None
-    good = 0
-    for i, (conf, ok) in enumerate(ordered, start=1):
-        good += ok
-        if i < len(ordered) and ordered[i][0] == conf:
-            continue  # take all drafts tied at this confidence together
-        row = {"threshold": conf, "support": i, "precision": good / i, "lower_bound": wilson_lower(good, i, z),
-               "automation_rate": i / len(ordered)}
-        table.append(row)
-        if i >= min_support and row["lower_bound"] >= min_precision:
-            best = row
-    if best is None:
-        return Proposal(None, None, None, len(history), None,
-                        f"no threshold keeps precision ≥ {min_precision} with 95% confidence "
-                        f"(need more or better-reviewed history)", table)
-    return Proposal(float(best["threshold"]), float(best["precision"]), float(best["lower_bound"]),
-                    int(best["support"]), float(best["automation_rate"]),
-                    f"{best['support']} reviewed drafts at or above {best['threshold']:.3f}: precision "
-                    f"{best['precision']:.3f}, 95% lower bound {best['lower_bound']:.3f}", table)

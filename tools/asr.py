@@ -1,9 +1,16 @@
 """Speech recognition with Whisper base (multilingual) on CPU, for English and Japanese.
 
-The weights are the embedded CTranslate2 ones, converted once into an openai-whisper
-checkpoint (`tools.whisper_convert`). The model loads lazily, once per process. Audio is
+Two backends run the same embedded weights (`ctx.asr_backend`, `JIMOKU_ASR_BACKEND`):
+`faster` (the default), faster-whisper on CTranslate2 in int8, which loads the embedded
+CTranslate2 files as they are (`tools.asr_faster`); and `openai`, openai-whisper on torch,
+from a checkpoint converted once (`tools.whisper_convert`). Both decode greedily with the
+same options and give the same words on the test memos; faster-whisper is about 2.5×
+faster (bench/perception.py). Each model loads lazily, once per process. Audio is
 decoded by ffmpeg, so anything ffmpeg reads works; WAV, MP3, M4A, OGG/Opus and FLAC are
 what the service promises.
+
+Every segment carries its words with their probabilities, so a reader (or the reviewer
+page) can see which words Whisper was unsure of; they also make the confidence.
 
 Whisper invents text on silence and noise ("Thank you.", subtitles credits), so silent
 or very short recordings never reach the model, and segments the model itself rates as
@@ -16,12 +23,14 @@ import math
 import re
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from tools import asr_faster
 from tools.context import ToolContext
 from tools.errors import ToolInputError
 from tools.files import sniff_kind
@@ -43,10 +52,21 @@ NO_SPEECH_PROB = 0.6
 LOW_AVG_LOGPROB = -1.0
 FFMPEG_TIMEOUT_S = 120
 SUMMARY_MAX_CHARS = 1500
+LOW_WORD_PROBABILITY = 0.5
+"""Words Whisper gave less than this are named in the summary as unsure."""
 ACCEPTED_AUDIO = "send a WAV, MP3, M4A, OGG/Opus or FLAC recording"
 
 RawSegment = dict[str, Any]
 """A segment as `whisper.transcribe` returns it."""
+
+
+class Word(BaseModel):
+    """One word as heard, with Whisper's probability for it."""
+
+    text: str
+    start: float = Field(description="Start, in seconds from the beginning.")
+    end: float = Field(description="End, in seconds from the beginning.")
+    probability: float = Field(ge=0, le=1)
 
 
 class Segment(BaseModel):
@@ -56,8 +76,10 @@ class Segment(BaseModel):
     end: float = Field(description="End, in seconds from the beginning.")
     text: str
     confidence: float = Field(
-        description="exp(average token log-probability), times the probability that this is speech."
+        description="Mean word probability (weighted by characters), times the probability that "
+        "this is speech; exp(average token log-probability) in place of the words' when it has none."
     )
+    words: list[Word] = Field(default_factory=list)
 
 
 class AsrResult(ToolResult):
@@ -70,11 +92,11 @@ class AsrResult(ToolResult):
     segments: list[Segment] = Field(default_factory=list)
 
 
-@tool(accepts=["audio"], produces="transcript", resource="cpu", max_concurrency=1, timeout=300, version="1")
+@tool(accepts=["audio"], produces="transcript", resource="cpu", max_concurrency=1, timeout=300, version="2")
 def asr(file: Path, ctx: ToolContext, language: Literal["auto", "en", "ja"] = "auto") -> AsrResult:
     """Transcribe speech in voice memos and recordings: spoken serial numbers, machine names, instructions; English and Japanese.
 
-    Returns the transcript with timed segments and a confidence for each. Silence, noise
+    Returns the transcript with timed segments and words, and a confidence for each. Silence, noise
     and clips too short to hold a word give an empty transcript and a warning.
 
     Args:
@@ -97,13 +119,18 @@ def asr(file: Path, ctx: ToolContext, language: Literal["auto", "en", "ja"] = "a
     if _rms(audio) < SILENCE_RMS:
         return _nothing_heard(duration, decode_warnings + ["no speech found: the recording is silent"])
 
-    model = _model(ctx)
     with _inference_lock:
-        # Whisper hooks its KV cache onto the shared model during a decode: one at a time.
-        _set_threads(ctx.torch_threads)
-        chosen, language_warnings = _choose_language(model, audio, language)
-        raw = _transcribe(model, audio, chosen)
-    kept, dropped = _split_hallucinations(raw["segments"])
+        # openai-whisper hooks its KV cache onto the shared model during a decode: one at a time.
+        if ctx.asr_backend == "openai":
+            model = _model(ctx)
+            _set_threads(ctx.torch_threads)
+            chosen, language_warnings = _choose_language(lambda: _language_probabilities(model, audio), language)
+            raw = _transcribe(model, audio, chosen)
+        else:
+            detect = lambda: asr_faster.language_probabilities(ctx, audio)
+            chosen, language_warnings = _choose_language(detect, language)
+            raw = asr_faster.transcribe(ctx, audio, chosen)
+    kept, dropped = _split_hallucinations(raw)
     warnings = decode_warnings + _dropped_warnings(dropped)
     if not kept:
         return _nothing_heard(duration, warnings + ["no speech found"])
@@ -190,8 +217,12 @@ def _load(ctx: ToolContext) -> Whisper:
 
 
 def warm_up(ctx: ToolContext) -> None:
-    """Convert (if needed) and load the model now, so the first memo does not wait for it."""
-    _model(ctx)
+    """Load the configured backend's model now (converting it for openai-whisper, if needed),
+    so the first memo does not wait for it."""
+    if ctx.asr_backend == "openai":
+        _model(ctx)
+    else:
+        asr_faster.model(ctx)
 
 
 def _set_threads(threads: int) -> None:
@@ -201,30 +232,37 @@ def _set_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
-def _choose_language(model: Whisper, audio: np.ndarray, requested: str) -> tuple[str, list[str]]:
+def _choose_language(detect: Callable[[], dict[str, float]], requested: str) -> tuple[str, list[str]]:
     """The language to transcribe as: the requested one, or the likelier of en/ja.
 
     Whisper base guesses among 99 languages and often picks a wrong one on short or
-    synthetic speech; this tool serves English and Japanese only.
+    synthetic speech; this tool serves English and Japanese only. `detect` gives
+    Whisper's probability for each language (asked only when `requested` is "auto").
     """
     if requested != "auto":
         return requested, []
-    import whisper
-
-    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(audio), model.dims.n_mels)
-    _, probs = model.detect_language(mel)
+    probs = detect()
     chosen = max(SUPPORTED_LANGUAGES, key=lambda lang: probs.get(lang, 0.0))
     top = max(probs, key=probs.get)
     if top in SUPPORTED_LANGUAGES:
         return chosen, []
-    names = whisper.tokenizer.LANGUAGES
-    return chosen, [
+    from whisper.tokenizer import LANGUAGES as names
+
+    return chosen, [(
         f"the speech sounded most like {names.get(top, top).title()} (p={probs[top]:.2f}); "
         f"transcribed as {names[chosen].title()}, the closer of the two supported languages"
-    ]
+    )]
 
 
-def _transcribe(model: Whisper, audio: np.ndarray, language: str) -> dict[str, Any]:
+def _language_probabilities(model: Whisper, audio: np.ndarray) -> dict[str, float]:
+    import whisper
+
+    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(audio), model.dims.n_mels)
+    _, probs = model.detect_language(mel)
+    return probs
+
+
+def _transcribe(model: Whisper, audio: np.ndarray, language: str) -> list[RawSegment]:
     import whisper
 
     return whisper.transcribe(
@@ -236,8 +274,9 @@ def _transcribe(model: Whisper, audio: np.ndarray, language: str) -> dict[str, A
         condition_on_previous_text=False,  # stops one bad window from derailing the next
         no_speech_threshold=None,  # filtered in _split_hallucinations, with a warning
         fp16=False,
+        word_timestamps=True,
         verbose=None,
-    )
+    )["segments"]
 
 
 # --- shaping the result ----------------------------------------------------------------
@@ -264,13 +303,29 @@ def _dropped_warnings(dropped: list[RawSegment]) -> list[str]:
 
 
 def _segment(seg: RawSegment, duration: float) -> Segment:
-    confidence = min(1.0, math.exp(seg["avg_logprob"])) * (1.0 - seg["no_speech_prob"])
     # Whisper's timestamps are quantised and the last one often lies past the end.
+    words = [
+        Word(
+            text=w["word"].strip(),
+            start=round(min(w["start"], duration), 2),
+            end=round(min(w["end"], duration), 2),
+            probability=round(min(1.0, max(0.0, w["probability"])), 3),
+        )
+        for w in seg.get("words") or ()
+        if w["word"].strip()
+    ]
+    if words:  # a serial number misheard shows in its own word's probability
+        total = sum(len(w.text) for w in words)
+        heard = sum(len(w.text) * w.probability for w in words) / total
+    else:
+        heard = min(1.0, math.exp(seg["avg_logprob"]))
+    confidence = heard * (1.0 - seg["no_speech_prob"])
     return Segment(
         start=round(min(seg["start"], duration), 2),
         end=round(min(seg["end"], duration), 2),
         text=seg["text"].strip(),
         confidence=round(min(1.0, max(0.0, confidence)), 3),
+        words=words,
     )
 
 
@@ -280,6 +335,10 @@ def _result(raw: list[RawSegment], language: str, duration: float, warnings: lis
     confidence = _weighted_confidence(segments)
     shown = text if len(text) <= SUMMARY_MAX_CHARS else text[:SUMMARY_MAX_CHARS] + "…"
     summary = f'Transcript ({language}, {duration:.1f} s, confidence {confidence:.2f}): "{shown}"'
+    unsure = [f'"{w.text}" ({w.probability:.2f})' for s in segments for w in s.words
+              if w.probability < LOW_WORD_PROBABILITY]
+    if unsure:
+        summary += "\nUnsure words: " + ", ".join(unsure[:20])
     return AsrResult(
         summary=summary,
         confidence=confidence,

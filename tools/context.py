@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -31,5 +31,7 @@ class ToolContext:
     """Longer recordings are refused."""
     torch_threads: int = 2
     """Threads torch may use (Ultralytics and Whisper); set explicitly per engine."""
+    asr_backend: Literal["faster", "openai"] = "faster"
+    """Whisper runs on faster-whisper (CTranslate2, int8) or on openai-whisper (torch)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form settings for plugin tools (`JIMOKU_TOOL_EXTRA` as JSON)."""

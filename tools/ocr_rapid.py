@@ -52,7 +52,7 @@ _SIMPLIFIED = (
     "别剂劳势协历启员图圆场坏块报处头导层岁师带库废张弹录总恶户扩护择换损权极构标样桥"
     "欢污泽洁浓满灭爱疗监盖码础确离种积稳窗笔简紧约纪纯练细织终结绝继续维编缩网职胜脑"
     "节药获营补计订记许论访评试话详误调谢货购贸轴较边达适递遗邮闪队阶难饭馆驱鸣齐齿龙"
-    "马鱼鸟飞贝贵"
+    "马鱼鸟飞贝贵查"
 )
 _JAPANESE = (
     "電圧済動発産業変輸額頻過進間時対開関門車東説語読請認識証設備質検験測術線級組給経"
@@ -61,8 +61,9 @@ _JAPANESE = (
     "別剤労勢協歴啓員図円場壊塊報処頭導層歳師帯庫廃張弾録総悪戸拡護択換損権極構標様橋"
     "歓汚沢潔濃満滅愛療監蓋碼礎確離種積穏窓筆簡緊約紀純練細織終結絶継続維編縮網職勝脳"
     "節薬獲営補計訂記許論訪評試話詳誤調謝貨購貿軸較辺達適逓遺郵閃隊階難飯館駆鳴斉歯竜"
-    "馬魚鳥飛貝貴"
+    "馬魚鳥飛貝貴査"
 )
+MAX_CONFIDENCE = 0.99
 _TO_JAPANESE = str.maketrans(_SIMPLIFIED, _JAPANESE)
 
 _engines: dict[int, RapidOCR] = {}
@@ -161,7 +162,9 @@ def _clean(raw: str) -> str:
 
 
 def _unit(score: Any) -> float:
-    return round(min(1.0, max(0.0, float(score))), 4)
+    # 1.0 means exact (a PDF's text layer); a reading of pixels never is, however sure
+    # the recogniser (its scores reach 0.9999 on clean print).
+    return round(min(MAX_CONFIDENCE, max(0.0, float(score))), 4)
 
 
 def _words_per_line(out: Any) -> list[Any]:

@@ -16,7 +16,7 @@ from app.store.keys import KeyStore
 from app.store.migrations import MIGRATIONS, pending, upgrade
 from app.store.outcomes import OutcomeStore
 from app.store.policies import PolicyStore
-from app.queue import APPLY_DECISION, RUN_JOB, JobQueue, make_app, requeue_orphans
+from app.queue import APPLY_DECISION, RUN_JOB, ProcrastinateQueue, make_app, requeue_orphans
 from app.settings import Settings
 from graphs.testing import ScriptedChatModel
 from graphs.policy import Policy
@@ -79,20 +79,20 @@ def test_accepted_work_without_a_queue_entry_is_queued_again(tmp_path: Path, pos
     draft = {"answer": "Serial AX-4471-B.", "citations": ["s1"], "answerable": True}
     engine = Engine(Settings(data_dir=tmp_path / "data", database_url=url), llm=ScriptedChatModel([plan, draft]))
     job = engine.submit("Serial?", [(render_nameplate(tmp_path / "plate.png"), "plate.png")])  # not queued
-    engine.queue = JobQueue(make_app(url).open())
+    queue = ProcrastinateQueue(make_app(url).open(), results=engine.cache)
 
     def queued() -> list[tuple[str, str, str]]:
         return engine.db.all("SELECT task_name, args->>'job_id', status FROM procrastinate_jobs ORDER BY id")
 
-    requeue_orphans(engine, older_than_seconds=0)
+    requeue_orphans(engine.db, queue, older_than_seconds=0)
     assert queued() == [(RUN_JOB, job.id, "todo")]
-    requeue_orphans(engine, older_than_seconds=0)  # it has an entry now: not queued twice
+    requeue_orphans(engine.db, queue, older_than_seconds=0)  # it has an entry now: not queued twice
     assert len(queued()) == 1
     assert engine.run(job.id).status == "awaiting_review"
     engine.jobs.record_decision(job.id, {"decision": "approve", "reviewer": "ana"})  # recorded, not queued
-    requeue_orphans(engine, older_than_seconds=0)
+    requeue_orphans(engine.db, queue, older_than_seconds=0)
     assert queued()[1:] == [(APPLY_DECISION, job.id, "todo")]
-    engine.queue.app.close()
+    queue.close()
     engine.close()
 
 

@@ -101,7 +101,7 @@ def test_grounding_catches_invented_values() -> None:
              step("s2", "detect", counts={"Normal": 3, "Fall": 0})]
     facts = compute_facts(steps, [{"id": "f1", "name": "plate.jpg", "kind": "image", "sha256": ""}])
     assert any("3 people: 3 standing, 0 fallen. No one has fallen." in f for f in facts)
-    assert any("serial number: AX-4471-B" in f for f in facts)
+    assert any("serial number AX-4471-B; model KX-200" in f for f in facts)
     assert unsupported_claims("Model KX-200, serial AX-4471-B [s1]; 3 people, no one has fallen.", steps, facts) == []
     problems = unsupported_claims("The plate is blue, serial AX-9999, and one worker has fallen.", steps, facts)
     assert any("'AX-9999'" in p for p in problems)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from app.engine import Engine
-from app.store.jobs import Conflict
+from app.errors import Conflict
 from app.settings import Settings
 from graphs.testing import ScriptedChatModel
 from tests.fixtures.images import render_nameplate

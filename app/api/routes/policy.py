@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import Admin, EngineDep, Reviewer
-from graphs.policy import Policy, propose_threshold
+from app.policy_stats import propose_threshold
+from graphs.policy import Policy
 
 router = APIRouter(prefix="/v1", tags=["policy"])
 
