@@ -113,7 +113,11 @@ class Engine:
         """The runtime context every node gets."""
         return GraphContext(llm=self.llm, registry=self.registry, tool_ctx=self.tool_ctx, cache=self.cache,
                             single_flight=self.single_flight, policy=self.policies.current, emit=self.emit,
-                            artifact_path=self.artifact_path, run_elsewhere=self.queue.run_elsewhere)
+                            artifact_path=self.artifact_path, run_elsewhere=self.queue.run_elsewhere,
+                            max_rounds=self.settings.max_rounds, replan_budget_s=self.settings.replan_budget_seconds,
+                            glance=self.settings.glance, alarm_floor=self.settings.alarm_floor,
+                            alarm_classes=frozenset(c.strip() for c in self.settings.alarm_classes.split(",")
+                                                    if c.strip()))
 
     def document(self, job_id: str) -> dict[str, Any]:
         """The job as one JSON document (`app.document.job_document`); KeyError when there is none."""

@@ -42,13 +42,27 @@ class Settings(BaseSettings):
     detector_confidence: float = 0.25
     max_image_pixels: int = 50_000_000
     min_image_side: int = 16
-    max_pdf_pages: int = 20
+    max_pdf_pages: int = 40
+    """Pages read of one PDF (a 30-page specification is read to its end)."""
     max_audio_seconds: float = 900.0
     torch_threads: int = 2
     asr_backend: Literal["faster", "openai"] = "faster"
     """Speech recognition on faster-whisper (the default) or openai-whisper; same weights."""
     tool_extra: str = "{}"
     """JSON object of settings for plugin tools."""
+
+    max_rounds: int = 3
+    """Planning rounds per job: the first plan and up to two more looks when the evidence
+    did not answer the question (1 turns looking again off)."""
+    replan_budget_seconds: float = 90.0
+    """No further planning round starts once a job has run this long."""
+    glance: bool = False
+    """Read each image and document with the text reader before the first plan, and tell
+    the planner whether it holds text (graphs/peek.py)."""
+    alarm_classes: str = "Fall"
+    """Detector classes that raise an alarm (comma-separated); below `alarm_floor` a
+    detection of one is flagged `uncertain_alarm` and the job goes to a person."""
+    alarm_floor: float = 0.6
 
     planner_model: Path | None = None
     """Any GGUF file; unset uses the embedded Qwen2.5-Coder-1.5B."""

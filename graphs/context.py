@@ -63,3 +63,5 @@ class GraphContext:
     alarm_classes: frozenset[str] = frozenset({"Fall"})
     """Detector classes that raise an alarm; below `alarm_floor` they are flagged uncertain."""
     alarm_floor: float = 0.6
+    glance: bool = False
+    """Read each image and document with the text reader before planning (graphs.peek)."""

@@ -22,6 +22,7 @@ from graphs.contract import Decision, Event, now
 from graphs.drafting import draft_facts, draft_request
 from graphs.grounding import unsupported_claims
 from graphs.injection import instruction_lines
+from graphs.peek import glance
 from graphs.planner import make_plan
 from graphs.planner import replan as replan_steps
 from graphs.policy import route as route_job
@@ -38,10 +39,12 @@ def _stamp(state: JobState, name: str) -> dict[str, str]:
 def plan(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Ask the planner which tools to run on which files (round 1)."""
     ctx = runtime.context
-    steps, notes = make_plan(ctx.llm, state["question"], state["files"], ctx.registry, ctx.tool_ctx)
-    ctx.emit(state["job_id"], Event.PLANNED, {"plan": steps, "notes": notes, "round": 1})
-    return {"plan": steps, "plan_notes": notes, "round": 1, "rounds": [Round(round=1, reason="first plan")],
-            "status": "running", "timestamps": _stamp(state, "planned")}
+    glances = glance(ctx, state["job_id"], state["files"]) if ctx.glance else {}
+    steps, notes = make_plan(ctx.llm, state["question"], state["files"], ctx.registry, ctx.tool_ctx, glances)
+    ctx.emit(state["job_id"], Event.PLANNED, {"plan": steps, "notes": notes, "round": 1, "glances": glances})
+    return {"plan": steps, "plan_notes": notes, "glances": glances, "round": 1,
+            "rounds": [Round(round=1, reason="first plan")], "status": "running",
+            "timestamps": _stamp(state, "planned")}
 
 
 def replan(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:

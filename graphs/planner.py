@@ -94,18 +94,21 @@ def plan_schema(specs: Sequence[ToolSpec], files: Sequence[Attachment],
     }
 
 
-def describe_files(files: Sequence[Attachment]) -> str:
-    """Attached files as the planner reads them (id, kind, name)."""
-    return "\n".join(f"- {f['id']}: {f['kind']} file named {json.dumps(f['name'], ensure_ascii=False)}" for f in files)
+def describe_files(files: Sequence[Attachment], glances: dict[str, str] | None = None) -> str:
+    """Attached files as the planner reads them (id, kind, name, and a glance if taken)."""
+    glances = glances or {}
+    return "\n".join(
+        f"- {f['id']}: {f['kind']} file named {json.dumps(f['name'], ensure_ascii=False)}"
+        + (f"; {glances[f['id']]}" if f["id"] in glances else "") for f in files)
 
 
 def plan_messages(question: str, files: Sequence[Attachment], specs: Sequence[ToolSpec],
-                  ctx: ToolContext | None) -> list[dict[str, str]]:
+                  ctx: ToolContext | None, glances: dict[str, str] | None = None) -> list[dict[str, str]]:
     """System prompt (stable: the cached prefix) and the request."""
     return [
         {"role": "system", "content": PLAN_SYSTEM.format(
             tool_cards=tool_cards(specs, ctx), examples=plan_examples(specs))},
-        {"role": "user", "content": PLAN_USER.format(question=question, files=describe_files(files))},
+        {"role": "user", "content": PLAN_USER.format(question=question, files=describe_files(files, glances))},
     ]
 
 
@@ -115,6 +118,7 @@ def make_plan(
     files: Sequence[Attachment],
     registry: Registry,
     ctx: ToolContext | None,
+    glances: dict[str, str] | None = None,
 ) -> tuple[list[PlanStep], list[str]]:
     """Ask the LLM for a plan, then normalise it. Returns (steps, notes on what code changed)."""
     specs = list(registry)
@@ -124,7 +128,8 @@ def make_plan(
     if schema is None:
         notes.append("no registered tool reads any attached file")
     else:
-        reply = llm.complete(plan_messages(question, files, specs, ctx), schema=schema, max_tokens=400, purpose="plan")
+        reply = llm.complete(plan_messages(question, files, specs, ctx, glances), schema=schema, max_tokens=400,
+                             purpose="plan")
         raw_steps = json.loads(reply).get("steps", [])
     steps = normalise(raw_steps, files, registry, notes)
     return steps, notes

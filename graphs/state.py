@@ -110,6 +110,8 @@ class JobState(JobInput, total=False):
     """Each round and why it was taken."""
     look_again: str | None
     """Set by the check when another round may answer the question (the router reads it)."""
+    glances: dict[str, str]
+    """What a glance at each file before planning found (graphs.peek), file id → text."""
     plan_notes: list[str]
     """What code changed in the LLM's plan (duplicates dropped, coverage steps added)."""
     steps: list[StepResult]

@@ -25,7 +25,7 @@ class ToolContext:
     """Larger images are refused before decoding (decompression bombs)."""
     min_image_side: int = 16
     """Smaller images are refused: nothing can be read or found in them."""
-    max_pdf_pages: int = 20
+    max_pdf_pages: int = 40
     """Pages of a PDF beyond this are not read (and a warning says so)."""
     max_audio_seconds: float = 900.0
     """Longer recordings are refused."""

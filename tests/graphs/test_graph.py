@@ -251,3 +251,19 @@ def test_looks_again_when_the_first_plan_does_not_answer(
     # Round 1's steps were not run again in round 2.
     assert [s["step"] for s in out["steps"]] == ["s1", "s2", "s3"]
     assert "unanswerable" not in {f["kind"] for f in out["flags"]}
+
+
+def test_a_glance_tells_the_planner_the_image_holds_text_and_the_plan_reuses_it(
+    reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]
+) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    draft = {"answer": "The model is KX-200.", "citations": ["s1"], "answerable": True}
+    graph, ctx, llm = make(reg, tmp_path, saver, [plan, draft])
+    ctx.glance = True
+    calls.clear()
+    out = run(graph, ctx, {"job_id": "g", "question": "What does it say?", "files": files[:1]})
+    planner_prompt = llm.calls[0][0][-1]["content"]
+    assert "f1: image file named \"plate.png\"; holds printed text" in planner_prompt
+    assert "SERIAL NO. AX-4471-B" in out["glances"]["f1"]
+    # The glance and the planned step are one tool call (same tool, arguments and file).
+    assert calls == ["ocr:plate.png"] and out["steps"][0]["cached"] is True

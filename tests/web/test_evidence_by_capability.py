@@ -26,12 +26,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.fixtures import plate_reader
 from tests.fixtures.images import render_nameplate, write_silent_wav
 from tests.fixtures.server import Server, running_server, wait_for_status
 from tests.web.conftest import sign_in
 
 STATIC = Path(__file__).resolve().parents[2] / "app" / "web" / "static"
+# The plugin's file, copied into a plugins folder; never imported here (importing it would
+# register the tool in this process for every later test).
+PLUGIN = Path(__file__).resolve().parents[1] / "fixtures" / "plate_reader.py"
+READER = "plate_reader"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SETTLED = {"awaiting_review", "approved", "rejected", "failed"}
 
@@ -42,14 +45,16 @@ def test_the_page_compares_no_tool_names() -> None:
     for path in sorted(STATIC.rglob("*.js")):
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if re.search(r"\.tool\s*[!=]==?|[!=]==?\s*\w+\.tool\b", line) or re.search(
-                    r"""[!=]==?\s*["'](ocr|asr|detect)["']|["'](ocr|asr|detect)["']\s*[!=]==?""", line):
+                r"""[!=]==?\s*["'](ocr|asr|detect)["']|["'](ocr|asr|detect)["']\s*[!=]==?""", line
+            ):
                 offenders.append(f"{path.relative_to(STATIC)}:{n}: {line.strip()}")
     assert offenders == []
 
 
 def overlay(page: Page, file_id: str) -> dict[str, Any]:
     """The text overlay drawn on a file's photo: box counts and each line box's placement (in %)."""
-    return page.evaluate("""id => {
+    return page.evaluate(
+        """id => {
         const fig = document.querySelector(`article[data-file-id="${id}"] figure`);
         const place = (b) => [b.style.left, b.style.top, b.style.width, b.style.height];
         return {
@@ -59,17 +64,20 @@ def overlay(page: Page, file_id: str) -> dict[str, Any]:
             toggle: !!fig.querySelector(".ocr-toggle"),
             listed: [...fig.closest("article").querySelectorAll(".ocr-text .text")].map((t) => t.textContent),
         };
-    }""", file_id)
+    }""",
+        file_id,
+    )
 
 
 # ---------------------------------------------------------------- a real plugin in the real service
+
 
 @pytest.fixture(scope="module")
 def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The service with the plugin text reader as its only tool (so the planner must use it)."""
     plugins = tmp_path_factory.mktemp("plugins")
-    shutil.copy(plate_reader.PLUGIN_FILE, plugins / f"{plate_reader.NAME}.py")
-    env = {"JIMOKU_PLUGINS_DIR": str(plugins), "JIMOKU_PLUGINS": plate_reader.NAME}
+    shutil.copy(PLUGIN, plugins / f"{READER}.py")
+    env = {"JIMOKU_PLUGINS_DIR": str(plugins), "JIMOKU_PLUGINS": READER}
     with running_server(tmp_path_factory.mktemp("plugin-web") / "data", extra_env=env) as server:
         yield server
 
@@ -78,17 +86,21 @@ def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.mark.timeout(1200)
 def test_a_plugin_text_reader_gets_the_ocr_overlay(plugin_server: Server, page: Page, tmp_path: Path) -> None:
     submitter = plugin_server.client("submitter")
-    cards = {c["name"]: c for c in submitter.get("/v1/tools").json()["tools"]}
-    assert set(cards) == {plate_reader.NAME} and cards[plate_reader.NAME]["produces"] == "text"
+    listed = submitter.get("/v1/tools").json()
+    cards = {c["name"]: c for c in listed["data"]}
+    assert set(cards) == {READER} and cards[READER]["produces"] == "text"
 
     plate = render_nameplate(tmp_path / "nameplate.png")
-    response = submitter.post("/v1/jobs", data={"question": "What is the serial number on this plate?"},
-                              files=[("files", ("nameplate.png", plate.read_bytes()))])
+    response = submitter.post(
+        "/v1/jobs",
+        data={"question": "What is the serial number on this plate?"},
+        files=[("files", ("nameplate.png", plate.read_bytes()))],
+    )
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
     doc = wait_for_status(submitter, job_id, SETTLED, timeout=600)
     assert doc["status"] == "awaiting_review", f"job {job_id} is {doc['status']}: {doc['error']}"
-    (step,) = [s for s in doc["steps"] if s["tool"] == plate_reader.NAME and s["ok"]]
+    (step,) = [s for s in doc["steps"] if s["tool"] == READER and s["ok"]]
     assert step["produces"] == "text"
     (read,) = step["result"]["pages"]
     lines = [line for line in read["lines"] if line["box"]]
@@ -128,6 +140,7 @@ def test_a_plugin_text_reader_gets_the_ocr_overlay(plugin_server: Server, page: 
 
 # ---------------------------------------------------------------- every capability, from a served document
 
+
 def bus_photo() -> Path:
     """Ultralytics' sample street photo (people by a bus), shipped inside the package."""
     spec = importlib.util.find_spec("ultralytics")
@@ -137,40 +150,72 @@ def bus_photo() -> Path:
 
 # What the nameplate fixture reads as (boxes in its 523×218 pixels).
 PLATE_TEXT = {
-    "text": "SERIAL NO. AX-4471-B\nMODEL KX-200\n200V 50Hz", "lang": "eng", "summary": "SERIAL NO. AX-4471-B …",
-    "confidence": 0.9, "warnings": [],
-    "pages": [{"page": 1, "source": "ocr", "width": 523, "height": 218,
-               "lines": [{"text": "SERIAL NO. AX-4471-B", "confidence": 0.93, "box": [39, 44, 485, 70]},
-                         {"text": "MODEL KX-200", "confidence": 0.91, "box": [39, 100, 333, 126]},
-                         {"text": "200V 50Hz", "confidence": 0.52, "box": [39, 156, 251, 182]}],
-               "words": [{"text": "SERIAL", "confidence": 0.95, "box": [39, 44, 177, 70], "line": 0},
-                         {"text": "NO.", "confidence": 0.92, "box": [194, 44, 261, 70], "line": 0},
-                         {"text": "AX-4471-B", "confidence": 0.91, "box": [279, 44, 485, 70], "line": 0},
-                         {"text": "MODEL", "confidence": 0.93, "box": [39, 100, 180, 126], "line": 1},
-                         {"text": "KX-200", "confidence": 0.89, "box": [197, 100, 333, 126], "line": 1},
-                         {"text": "200V", "confidence": 0.5, "box": [39, 156, 131, 182], "line": 2},
-                         {"text": "50Hz", "confidence": 0.54, "box": [148, 156, 251, 182], "line": 2}]}],
+    "text": "SERIAL NO. AX-4471-B\nMODEL KX-200\n200V 50Hz",
+    "lang": "eng",
+    "summary": "SERIAL NO. AX-4471-B …",
+    "confidence": 0.9,
+    "warnings": [],
+    "pages": [
+        {
+            "page": 1,
+            "source": "ocr",
+            "width": 523,
+            "height": 218,
+            "lines": [
+                {"text": "SERIAL NO. AX-4471-B", "confidence": 0.93, "box": [39, 44, 485, 70]},
+                {"text": "MODEL KX-200", "confidence": 0.91, "box": [39, 100, 333, 126]},
+                {"text": "200V 50Hz", "confidence": 0.52, "box": [39, 156, 251, 182]},
+            ],
+            "words": [
+                {"text": "SERIAL", "confidence": 0.95, "box": [39, 44, 177, 70], "line": 0},
+                {"text": "NO.", "confidence": 0.92, "box": [194, 44, 261, 70], "line": 0},
+                {"text": "AX-4471-B", "confidence": 0.91, "box": [279, 44, 485, 70], "line": 0},
+                {"text": "MODEL", "confidence": 0.93, "box": [39, 100, 180, 126], "line": 1},
+                {"text": "KX-200", "confidence": 0.89, "box": [197, 100, 333, 126], "line": 1},
+                {"text": "200V", "confidence": 0.5, "box": [39, 156, 131, 182], "line": 2},
+                {"text": "50Hz", "confidence": 0.54, "box": [148, 156, 251, 182], "line": 2},
+            ],
+        }
+    ],
 }
 TRANSCRIPT = {
-    "text": "The serial number is AX-4471-B. Model KX-200.", "language": "en", "duration_s": 4.0,
-    "summary": "The serial number is AX-4471-B. Model KX-200.", "confidence": 0.7, "warnings": [],
+    "text": "The serial number is AX-4471-B. Model KX-200.",
+    "language": "en",
+    "duration_s": 4.0,
+    "summary": "The serial number is AX-4471-B. Model KX-200.",
+    "confidence": 0.7,
+    "warnings": [],
     "segments": [
-        {"start": 0.0, "end": 2.4, "text": " The serial number is AX 4471 B.", "confidence": 0.82,
-         "words": [{"word": " The", "start": 0.0, "end": 0.2, "probability": 0.98},
-                   {"word": " serial", "start": 0.2, "end": 0.6, "probability": 0.95},
-                   {"word": " number", "start": 0.6, "end": 1.0, "probability": 0.97},
-                   {"word": " is", "start": 1.0, "end": 1.2, "probability": 0.99},
-                   {"word": " AX", "start": 1.2, "end": 1.6, "probability": 0.44},
-                   {"word": " 4471", "start": 1.6, "end": 2.0, "probability": 0.31},
-                   {"word": " B.", "start": 2.0, "end": 2.4, "probability": 0.72}]},
+        {
+            "start": 0.0,
+            "end": 2.4,
+            "text": " The serial number is AX 4471 B.",
+            "confidence": 0.82,
+            "words": [
+                {"word": " The", "start": 0.0, "end": 0.2, "probability": 0.98},
+                {"word": " serial", "start": 0.2, "end": 0.6, "probability": 0.95},
+                {"word": " number", "start": 0.6, "end": 1.0, "probability": 0.97},
+                {"word": " is", "start": 1.0, "end": 1.2, "probability": 0.99},
+                {"word": " AX", "start": 1.2, "end": 1.6, "probability": 0.44},
+                {"word": " 4471", "start": 1.6, "end": 2.0, "probability": 0.31},
+                {"word": " B.", "start": 2.0, "end": 2.4, "probability": 0.72},
+            ],
+        },
         {"start": 2.4, "end": 4.0, "text": " Model KX-200.", "confidence": 0.55},  # no words: nothing marked
     ],
 }
 DETECTIONS = {
-    "summary": "2 people: 1 Normal, 1 Fall", "confidence": 0.79, "warnings": [], "width": 810, "height": 1080,
-    "classes": ["Normal", "Fall"], "counts": {"Normal": 1, "Fall": 1},
-    "detections": [{"class_name": "Normal", "confidence": 0.91, "box": [48, 398, 246, 905]},
-                   {"class_name": "Fall", "confidence": 0.67, "box": [470, 700, 800, 880]}],
+    "summary": "2 people: 1 Normal, 1 Fall",
+    "confidence": 0.79,
+    "warnings": [],
+    "width": 810,
+    "height": 1080,
+    "classes": ["Normal", "Fall"],
+    "counts": {"Normal": 1, "Fall": 1},
+    "detections": [
+        {"class_name": "Normal", "confidence": 0.91, "box": [48, 398, 246, 905]},
+        {"class_name": "Fall", "confidence": 0.67, "box": [470, 700, 800, 880]},
+    ],
 }
 FILES = [
     {"id": "f1", "name": "nameplate.png", "kind": "image", "sha256": "a" * 64},
@@ -181,9 +226,20 @@ FILES = [
 
 
 def step(sid: str, tool: str, produces: str | None, file: str, result: dict[str, Any], rnd: int = 1) -> dict[str, Any]:
-    s = {"step": sid, "tool": tool, "file": file, "ok": True, "summary": result["summary"],
-         "confidence": result["confidence"], "duration_ms": 840, "cached": False, "result": result,
-         "error": None, "error_kind": None, "round": rnd}
+    s = {
+        "step": sid,
+        "tool": tool,
+        "file": file,
+        "ok": True,
+        "summary": result["summary"],
+        "confidence": result["confidence"],
+        "duration_ms": 840,
+        "cached": False,
+        "result": result,
+        "error": None,
+        "error_kind": None,
+        "round": rnd,
+    }
     if produces is not None:
         s["produces"] = produces
     return s
@@ -199,23 +255,57 @@ STEPS = [
 ]
 REASON = "the memo's serial number was not heard clearly; looking at the yard photo"
 JOB = {
-    "id": "cap-1", "status": "awaiting_review", "question": "Does the memo's serial number match the plate, and is anyone down?",
-    "created_at": "2024-05-03T09:00:00+00:00", "files": FILES,
-    "plan": [{"id": s["step"], "tool": s["tool"], "file": s["file"], "args": {}, "origin": "planner",
-              "depends_on": [], "round": s["round"], **({"produces": s["produces"]} if "produces" in s else {})}
-             for s in STEPS],
-    "plan_notes": [], "steps": STEPS, "rounds": [{"round": 1, "reason": "first plan"}, {"round": 2, "reason": REASON}],
+    "id": "cap-1",
+    "status": "awaiting_review",
+    "question": "Does the memo's serial number match the plate, and is anyone down?",
+    "created_at": "2024-05-03T09:00:00+00:00",
+    "files": FILES,
+    "plan": [
+        {
+            "id": s["step"],
+            "tool": s["tool"],
+            "file": s["file"],
+            "args": {},
+            "origin": "planner",
+            "depends_on": [],
+            "round": s["round"],
+            **({"produces": s["produces"]} if "produces" in s else {}),
+        }
+        for s in STEPS
+    ],
+    "plan_notes": [],
+    "steps": STEPS,
+    "rounds": [{"round": 1, "reason": "first plan"}, {"round": 2, "reason": REASON}],
     "draft_answer": "The plate reads AX-4471-B, as the memo says [s1][s3]. One person has fallen [s4].",
-    "citations": ["s1", "s3", "s4"], "facts": ["people counted: 2 (1 Fall)"],
-    "flags": [{"kind": "low_confidence", "message": "Parts of the memo were heard with low confidence.", "steps": ["s3"]}],
-    "confidence": 0.62, "confidence_explained": "mean step confidence 0.80, lowered by one flag",
-    "review": None, "error": None,
+    "citations": ["s1", "s3", "s4"],
+    "facts": ["people counted: 2 (1 Fall)"],
+    "flags": [
+        {"kind": "low_confidence", "message": "Parts of the memo were heard with low confidence.", "steps": ["s3"]}
+    ],
+    "confidence": 0.62,
+    "confidence_explained": "mean step confidence 0.80, lowered by one flag",
+    "review": None,
+    "error": None,
 }
 QUEUE = [
-    {"id": "cap-1", "question": JOB["question"], "created_at": JOB["created_at"], "confidence": 0.62,
-     "flags": JOB["flags"], "claimed_by": None, "claimed_until": None},
-    {"id": "cap-2", "question": "Which model is on the plate?", "created_at": "2024-05-03T09:05:00+00:00",
-     "confidence": 0.94, "flags": [], "claimed_by": "second reviewer", "claimed_until": "2999-01-01T00:00:00+00:00"},
+    {
+        "id": "cap-1",
+        "question": JOB["question"],
+        "created_at": JOB["created_at"],
+        "confidence": 0.62,
+        "flags": JOB["flags"],
+        "claimed_by": None,
+        "claimed_until": None,
+    },
+    {
+        "id": "cap-2",
+        "question": "Which model is on the plate?",
+        "created_at": "2024-05-03T09:05:00+00:00",
+        "confidence": 0.94,
+        "flags": [],
+        "claimed_by": "second reviewer",
+        "claimed_until": "2999-01-01T00:00:00+00:00",
+    },
 ]
 
 
