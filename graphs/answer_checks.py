@@ -12,7 +12,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from graphs.evidence import detected, labelled_values_all, norm_code, ratings, sources
+from graphs.evidence import codes, detected, labelled_values_all, norm_code, ratings, sources
+from graphs.prompts import NOT_SHOWN
 from graphs.state import Flag, StepResult
 
 # A field the question asks for, by the words used for it.
@@ -66,6 +67,7 @@ def wrong_field(question: str, answer: str, steps: Sequence[StepResult]) -> list
     """Problems: the question asks for a field the evidence labels, and the answer states
     none of that field's values (e.g. it gives the serial when the model was asked)."""
     problems = []
+    refused = NOT_SHOWN.lower() in answer.lower()
     for name in asked_fields(question):
         by_step = field_values(name, steps)
         values = sorted({v for vs in by_step.values() for v in vs})
@@ -73,14 +75,28 @@ def wrong_field(question: str, answer: str, steps: Sequence[StepResult]) -> list
             shown = ", ".join(repr(v) for v in values[:3])
             problems.append(f"the question asks for the {name}; the evidence labels it {shown}, "
                             "and the answer does not state it")
+        elif not values and not refused and not _gives_a_value(name, answer):
+            # Nothing labelled in the evidence, and the answer neither gives a value nor says
+            # the evidence lacks one ("No Normal or Fall found" for a serial number).
+            problems.append(f"the question asks for the {name}; the answer gives none and does not say "
+                            "the evidence lacks it")
     return problems
+
+
+def _gives_a_value(field: str, answer: str) -> bool:
+    text = unicodedata.normalize("NFKC", answer)
+    if field in _RATING_FIELDS:
+        return bool(ratings(text).get(field))
+    if field == "material":
+        return True  # a material is a word; any answer may name one
+    return any(len(norm_code(c)) >= 3 for c in codes(text))
 
 
 def wrong_field_flags(question: str, answer: str, steps: Sequence[StepResult]) -> list[Flag]:
     """`wrong_field` problems as flags on the steps that hold the field."""
     flags = []
     for problem in wrong_field(question, answer, steps):
-        name = next(n for n in _ASKED if f"for the {n};" in problem)
+        name = next(n for n in _ASKED if f"for the {n};" in problem)  # the problem names its field
         flags.append(Flag(kind="wrong_field", steps=sorted(field_values(name, steps)), message=problem))
     return flags
 

@@ -78,3 +78,12 @@ def test_a_draft_saying_the_sources_disagree_raises_a_conflict() -> None:
     assert stated_disagreement("いいえ、一致しません。", steps, [])
     # One file only: there is nothing to disagree with.
     assert stated_disagreement("They do not match.", steps[:1], []) == []
+
+
+def test_an_answer_that_gives_no_value_of_the_asked_kind_is_caught() -> None:
+    people = [detect_step([("Normal", 0.8)])]
+    (problem,) = wrong_field("What is the serial number?", "No Normal or Fall found.", people)
+    assert "gives none" in problem
+    assert wrong_field("What is the serial number?", "The evidence does not show a serial number.", people) == []
+    memo = [text_step("s1", "The press on line three is running fine.", "transcript")]
+    assert wrong_field("Does the memo confirm the serial on the plate?", "Yes.", memo)
