@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Literal, cast, get_args
+
+RoleName = Literal["submitter", "reviewer", "admin"]
+"""A role as the API and the key table spell it."""
 
 
 class Role(IntEnum):
@@ -18,6 +22,9 @@ class Role(IntEnum):
     admin = 3
 
 
+assert set(get_args(RoleName)) == set(Role.__members__)
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling."""
@@ -25,3 +32,8 @@ class Principal:
     key_id: str
     name: str
     role: Role
+
+    @property
+    def role_name(self) -> RoleName:
+        """The role's name (`Role` members are exactly the `RoleName`s)."""
+        return cast(RoleName, self.role.name)

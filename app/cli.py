@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from app import cli_db, cli_eval, cli_jobs, cli_policy
-from app.store.migrations import database_for
 from app.settings import Settings, get_settings
+from app.store.migrations import database_for
 from app.tooling import load_registry
 from tools import models
 from tools.errors import ModelNotAvailableError, UnknownToolError
@@ -95,15 +95,21 @@ def tools_run(
 
 @models_app.callback(invoke_without_command=True)
 def models_list(ctx: typer.Context) -> None:
-    """Show every embedded model: path, size, sha256 status."""
+    """Show every embedded model (path, size, sha256 status, licence) and every engine's licence."""
     if ctx.invoked_subcommand is not None:
         return
     settings = _settings()
-    for key in models.CATALOGUE:
+    for key, model in models.CATALOGUE.items():
         st = models.status(key, settings.model_dir)
         size = f"{st.size / 1e6:,.0f} MB" if st.size else "-"
         typer.echo(f"{key:<14} {st.state:<14} {size:>10}  {st.path}")
         typer.echo(f"{'':<14} {st.role}; {st.detail}")
+        declared = models.declared_license(st.path) if st.state == "ok" else None
+        licence = f"{model.license}, {model.license_source}"
+        typer.echo(f"{'':<14} licence: {licence}" + (f" (the file says: {declared})" if declared else ""))
+    typer.echo("\nengines (licence as the installed package states it):")
+    for engine, version, stated in models.engine_licenses():
+        typer.echo(f"{engine.dist:<28} {version:<15} {stated:<12} {engine.role}")
 
 
 @models_app.command("install")

@@ -8,14 +8,9 @@ from typing import Annotated
 
 import typer
 
+from app.settings import get_settings
 from app.store.db import open_for
 from app.store.migrations import pending, upgrade
-from app.settings import get_settings
-
-# Imported for what they register with the migrations: their PostgreSQL schemas are set up by
-# the same `jimoku db upgrade`.
-from app import queue as _queue  # noqa: F401, E402
-from app.store import checkpointers as _checkpointers  # noqa: F401, E402
 
 db_app = typer.Typer(help="The database: schema status and upgrade.", no_args_is_help=True)
 
@@ -32,6 +27,11 @@ def status() -> None:
 def db_upgrade() -> None:
     """Apply pending migrations (also done by `serve` and `worker` on start; safe to run at once
     on several machines)."""
+    # Imported for what they register with the migrations: their PostgreSQL schemas (the queue's,
+    # the checkpointer's) are set up by the same command.
+    from app import queue as _queue  # noqa: F401
+    from app.store import checkpointers as _checkpointers  # noqa: F401
+
     db = open_for(get_settings())
     applied = upgrade(db)
     typer.echo(f"{db.dialect}: applied {applied}" if applied else f"{db.dialect}: up to date")

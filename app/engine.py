@@ -11,7 +11,6 @@ process, as the CLI does.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -30,8 +29,7 @@ from app.tooling import load_registry
 from graphs.cache import SingleFlight
 from graphs.context import EventSink, GraphContext
 from graphs.graph import build_graph
-from graphs.llm import ChatModel, LlamaChatModel, LlamaConfig
-from tools import models
+from graphs.llm import ChatModel, load_chat_model
 
 __all__ = ["Engine", "JobRejected", "QueueFactory", "inline_queue", "load_llm"]
 """`JobRejected` is what `submit` and `review` raise (defined in `app.errors`)."""
@@ -46,14 +44,10 @@ def inline_queue(engine: Engine) -> JobQueue:
 
 
 def load_llm(settings: Settings) -> ChatModel:
-    """The planner the settings name: a `planner_factory`, or llama.cpp on the GGUF file."""
-    if settings.planner_factory:
-        module, _, name = settings.planner_factory.partition(":")
-        model: ChatModel = getattr(importlib.import_module(module), name)(settings)
-        return model
-    path = settings.planner_model or models.ensure("planner", settings.model_dir)
-    return LlamaChatModel(LlamaConfig(path=path, chat_format=settings.planner_chat_format,
-                                      n_ctx=settings.planner_context, n_threads=settings.planner_threads))
+    """The planner the settings name (`graphs.llm.load_chat_model`; a factory gets the settings)."""
+    return load_chat_model(factory=settings.planner_factory, factory_arg=settings, path=settings.planner_model,
+                           model_dir=settings.model_dir, chat_format=settings.planner_chat_format,
+                           n_ctx=settings.planner_context, n_threads=settings.planner_threads)
 
 
 class Engine:

@@ -52,7 +52,7 @@ class Intake:
                 raise JobRejected(f"file {i} ({name}): {exc}") from None
             sha, _ = self.artifacts.put(path)
             attachments.append(Attachment(id=f"f{i}", name=name, kind=kind.value, sha256=sha))
-        job = self.jobs.create(question, list(attachments), auto_approve, submitted_by, submitter_key)
+        job = self.jobs.create(question, attachments, auto_approve, submitted_by, submitter_key)
         self.emit(job.id, Event.QUEUED, {"status": "queued"})
         self.queue.defer_job(job.id)
         return job

@@ -98,8 +98,8 @@ def apply_queue_schema(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        exists = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0]  # type: ignore[index]
-    if exists is None:
+        exists = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone() == (True,)
+    if not exists:
         app = make_app(url)
         with app.open():
             app.schema_manager.apply_schema()
@@ -226,7 +226,8 @@ def serve(engine: Engine, app: procrastinate.App, queues: list[str] | None, conc
                     **options)))
             try:
                 # SIGTERM/SIGINT stop this one gracefully (the running task finishes); then the rest.
-                await app.run_worker_async(queues=queues, concurrency=concurrency,
+                listen: dict[str, Any] = {"queues": queues} if queues else {}  # none given: every queue
+                await app.run_worker_async(**listen, concurrency=concurrency,
                                            name=f"jimoku-{'-'.join(queues or ['all'])}", install_signal_handlers=True,
                                            **options)
             finally:

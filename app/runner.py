@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
@@ -25,7 +26,7 @@ from graphs.contract import FINAL_STATUSES, Event
 log = logging.getLogger(__name__)
 
 
-def _config(job_id: str) -> dict[str, Any]:
+def _config(job_id: str) -> RunnableConfig:
     # The job's id is its LangGraph thread: its checkpoints are found by it.
     return {"configurable": {"thread_id": job_id}}
 
@@ -33,7 +34,8 @@ def _config(job_id: str) -> dict[str, Any]:
 class Runner:
     """Runs jobs and applies decisions; tells `finished(job_id)` when a job's graph has ended."""
 
-    def __init__(self, settings: Settings, *, jobs: JobStore, graph: CompiledStateGraph, emit: EventSink,
+    def __init__(self, settings: Settings, *, jobs: JobStore, graph: CompiledStateGraph[Any, Any, Any, Any],
+                 emit: EventSink,
                  context: Callable[[], GraphContext], finished: Callable[[str], None]) -> None:
         self.settings = settings
         self.jobs = jobs

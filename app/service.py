@@ -7,6 +7,7 @@ this process over the SQLite file.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -75,11 +76,11 @@ class Service:
             return
         steps: dict[str, Callable[[], object]] = {}
         if self.engine.queue.runs_jobs_here:  # otherwise the planner runs in `jimoku worker`
-            steps["planner"] = self._load_planner
+            steps["planner"] = self.engine.llm.load
         for spec in self.engine.registry:
             hook = getattr(__import__(spec.func.__module__, fromlist=["_"]), "warm_up", None)
             if callable(hook):
-                steps[spec.name] = lambda hook=hook: hook(self.engine.tool_ctx)
+                steps[spec.name] = functools.partial(hook, self.engine.tool_ctx)
         for name, load in steps.items():
             started = time.perf_counter()
             try:
@@ -89,8 +90,3 @@ class Service:
                 log.exception("warm-up of %s failed", name)
                 self.warm_up_report[name] = f"failed: {type(exc).__name__}: {exc}"
         self.ready.set()
-
-    def _load_planner(self) -> None:
-        load = getattr(self.engine.llm, "load", None)  # llama.cpp loads its contexts ahead; others need not
-        if callable(load):
-            load()

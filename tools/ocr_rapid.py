@@ -9,12 +9,14 @@ than two, and `ocr` may run two calls at once.
 
 The recogniser learnt its kanji mostly from Chinese text, so on Japanese it sometimes
 prints a simplified Chinese form (电 for 電, 压 for 圧); `japanese_forms` maps them back.
+One recogniser reads both languages, so `ocr`'s `lang` does not change what it reads.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from pathlib import Path
@@ -66,6 +68,10 @@ _JAPANESE = (
 MAX_CONFIDENCE = 0.99
 _TO_JAPANESE = str.maketrans(_SIMPLIFIED, _JAPANESE)
 
+# In Japanese lines the recogniser drops the spaces between ratings ("200V60Hz"); put one
+# back after a number's unit when another number follows, as Tesseract reads it.
+_RATINGS_RUN_TOGETHER = re.compile(r"(?:(?<=\dV)|(?<=\dHz)|(?<=\dkW)|(?<=\dkVA))(?=\d)")
+
 _engines: dict[int, RapidOCR] = {}
 _load_lock = threading.Lock()
 
@@ -116,7 +122,6 @@ def _build(threads: int) -> RapidOCR:
 
 def warm_up() -> None:
     """Load the three models now (they load lazily, on the first image that needs them)."""
-    engine()(Image.new("RGB", (320, 96), "white"))
     engine()(_probe_image())
 
 
@@ -158,6 +163,7 @@ def read_page(image: Image.Image, page: int, deadline: float) -> OcrPage:
 def _clean(raw: str) -> str:
     text = " ".join(raw.split())
     text = SPACE_BETWEEN_CJK.sub("", text)
+    text = _RATINGS_RUN_TOGETHER.sub(" ", text)
     return japanese_forms(text)
 
 

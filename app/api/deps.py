@@ -66,7 +66,7 @@ def current_principal(
     return principal
 
 
-def require(role: Role):  # noqa: ANN201 - returns a dependency
+def require(role: Role):
     """A dependency admitting `role` and the roles above it; 403 for the others."""
 
     def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

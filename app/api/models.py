@@ -1,12 +1,24 @@
-"""Request and response models of the API (they are the OpenAPI schema)."""
+"""Request and response models of the API (they are the OpenAPI schema).
+
+They derive from the job contract (`graphs.contract`) and the graph's state types
+(`graphs.state`): statuses, file kinds, plan steps, step results, flags, routing and
+the review are declared there once, so the schema documents the evidence itself.
+A decision's body is `graphs.contract.Decision`, used as it is.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
-JobStatus = Literal["queued", "running", "awaiting_review", "approved", "rejected", "failed"]
+from app.auth import RoleName
+from graphs.contract import FileKindName, JobStatus
+from graphs.policy import Routing
+from graphs.state import Flag, PlanStep, Review, StepResult
+
+__all__ = [
+    "ClaimOut", "FilePublic", "JobCreated", "JobPublic", "JobStatus", "JobSummary", "JobsPublic", "KeyCreated",
+    "KeyIn", "Me", "ReviewQueue", "ReviewQueueItem",
+]
 
 
 class FilePublic(BaseModel):
@@ -14,7 +26,7 @@ class FilePublic(BaseModel):
 
     id: str = Field(examples=["f1"])
     name: str = Field(examples=["nameplate.jpg"])
-    kind: Literal["image", "audio", "document"]
+    kind: FileKindName
     sha256: str
 
 
@@ -25,26 +37,17 @@ class JobCreated(BaseModel):
     status: JobStatus = Field(examples=["queued"])
 
 
-class ReviewPublic(BaseModel):
-    """The decision on a job."""
-
-    decision: Literal["approve", "edit", "reject", "auto_approve"]
-    reviewer: str | None = None
-    comment: str | None = None
-    answer: str | None = None
-    at: str | None = None
-
-
 class JobPublic(BaseModel):
-    """Everything about one job: inputs, plan, evidence, draft, flags, decision."""
+    """Everything about one job: inputs, plan, evidence, draft, flags, decision (`app.document`)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "3f2a9c0d1e4b5a67", "status": "awaiting_review", "question": "What is the serial number?",
         "files": [{"id": "f1", "name": "plate.jpg", "kind": "image", "sha256": "9b1c…"}],
-        "plan": [{"id": "s1", "tool": "ocr", "file": "f1", "args": {}, "after": [], "origin": "planner"}],
-        "steps": [{"step": "s1", "tool": "ocr", "file": "f1", "ok": True, "summary": "Read 3 lines…",
-                   "confidence": 0.91, "result": {"text": "SERIAL NO. AX-4471-B"}, "error": None,
-                   "error_kind": None, "duration_ms": 240.0, "cached": False}],
+        "plan": [{"id": "s1", "tool": "ocr", "file": "f1", "args": {}, "after": [], "origin": "planner",
+                  "produces": "text", "round": 1}],
+        "steps": [{"step": "s1", "tool": "ocr", "produces": "text", "file": "f1", "ok": True,
+                   "summary": "Read 3 lines…", "confidence": 0.91, "result": {"text": "SERIAL NO. AX-4471-B"},
+                   "error": None, "error_kind": None, "duration_ms": 240.0, "cached": False}],
         "draft_answer": "The serial number is AX-4471-B.", "citations": ["s1"], "flags": [],
         "confidence": 0.91, "final_answer": None, "review": None,
     }]})
@@ -54,18 +57,18 @@ class JobPublic(BaseModel):
     question: str
     files: list[FilePublic]
     error: str | None = None
-    plan: list[dict[str, Any]] = []
+    plan: list[PlanStep] = []
     plan_notes: list[str] = []
-    steps: list[dict[str, Any]] = []
+    steps: list[StepResult] = []
     facts: list[str] = []
     draft_answer: str | None = None
     citations: list[str] = []
-    flags: list[dict[str, Any]] = []
+    flags: list[Flag] = []
     confidence: float | None = None
     confidence_explained: str | None = None
     final_answer: str | None = None
-    review: ReviewPublic | None = None
-    routing: dict[str, Any] | None = None
+    review: Review | None = None
+    routing: Routing | None = None
     timestamps: dict[str, str] = {}
     created_at: str
     updated_at: str
@@ -93,13 +96,13 @@ class JobsPublic(BaseModel):
 
 
 class ReviewQueueItem(BaseModel):
-    """A job waiting for a reviewer."""
+    """A job waiting for a reviewer (a part of its document)."""
 
     id: str
     question: str
     created_at: str
     awaiting_since: str | None
-    flags: list[dict[str, Any]]
+    flags: list[Flag]
     confidence: float | None
     draft_answer: str | None
     claimed_by: str | None
@@ -111,20 +114,6 @@ class ReviewQueue(BaseModel):
 
     data: list[ReviewQueueItem]
     count: int
-
-
-class DecisionIn(BaseModel):
-    """A reviewer's decision."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"decision": "approve"},
-        {"decision": "edit", "answer": "Serial AX-4471-B, model KX-200.", "comment": "added the model"},
-        {"decision": "reject", "comment": "the photo shows another machine"},
-    ]})
-
-    decision: Literal["approve", "edit", "reject"]
-    answer: str | None = Field(None, max_length=10_000, description="The corrected answer (for edit).")
-    comment: str | None = Field(None, max_length=10_000, description="Why (required for reject).")
 
 
 class ClaimOut(BaseModel):
@@ -139,7 +128,7 @@ class KeyIn(BaseModel):
     """A new API key's role and a name saying whose it is."""
 
     model_config = ConfigDict(extra="forbid")
-    role: Literal["submitter", "reviewer", "admin"]
+    role: RoleName
     name: str = Field(min_length=1, max_length=200, examples=["line 3 tablet"])
 
 
@@ -157,4 +146,4 @@ class Me(BaseModel):
 
     id: str
     name: str
-    role: Literal["submitter", "reviewer", "admin"]
+    role: RoleName

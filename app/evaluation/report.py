@@ -113,7 +113,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     for r in runs:
         pts = [(b["mean_confidence"], b["accuracy"], b["cases"]) for b in r["summary"]["calibration"] if b["cases"]]
         if pts:
-            xs, ys, ns = zip(*pts, strict=True)
+            xs, ys, _ = zip(*pts, strict=True)
             left.plot(xs, ys, marker="o", label=label(r, runs))
             for x, y, n in pts:
                 left.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)

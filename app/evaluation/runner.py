@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app.evaluation.cases import GoldCase
 from app.evaluation.metrics import CaseScore, score_case
@@ -26,6 +27,7 @@ def run_cases(
     scores = []
     for case in cases:
         started = time.perf_counter()
+        doc: dict[str, Any]
         try:
             job = engine.submit(case.question, [(f, f.name) for f in case.files])
         except JobRejected as exc:

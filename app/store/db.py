@@ -39,8 +39,11 @@ class Database(Executor, Protocol):
     url: str
     """Where the database is (`sqlite:///path` or the `postgresql://` URL): other clients of the
     same database (the checkpointer, the queue) connect with it."""
-    integrity_error: type[Exception]
-    """Raised by a write that breaks a unique key (a second decision on a job, …)."""
+
+    @property
+    def integrity_error(self) -> type[Exception]:
+        """Raised by a write that breaks a unique key (a second decision on a job, …)."""
+        ...
 
     def transaction(self, lock: str | None = None) -> AbstractContextManager[Executor]:
         """A context manager giving an `Executor` whose statements commit together.
@@ -188,12 +191,12 @@ class PostgresDatabase:
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         deadline = time.monotonic() + wait_seconds
         with self.pool.connection() as conn:
-            while not (got := conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]):
+            while not (got := conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (True,)):
                 if time.monotonic() >= deadline:
                     break
                 time.sleep(0.2)
             try:
-                yield bool(got)
+                yield got
             finally:
                 if got:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (key,))

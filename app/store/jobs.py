@@ -10,9 +10,10 @@ the next start.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,7 +60,7 @@ class JobStore:
 
     # --- jobs -------------------------------------------------------------------------
 
-    def create(self, question: str, files: list[dict[str, Any]], auto_approve: bool,
+    def create(self, question: str, files: Sequence[Mapping[str, Any]], auto_approve: bool,
                submitted_by: str | None = None, submitter_key: str | None = None) -> JobRow:
         """Record a new queued job (before anything runs, so it cannot be lost)."""
         job_id = uuid.uuid4().hex[:16]
@@ -97,7 +98,7 @@ class JobStore:
         )
 
     def list(self, *, status: str | None = None, since: str | None = None, limit: int = 100,
-             offset: int = 0) -> list[JobRow]:
+             offset: int = 0) -> builtins.list[JobRow]:
         """Jobs, oldest first, optionally of one status and created at or after `since`."""
         where, args = _filters(status, since)
         query = f"SELECT * FROM jobs WHERE {where} ORDER BY created_at, id LIMIT ? OFFSET ?"
@@ -124,7 +125,7 @@ class JobStore:
             tuple(exclude))
         return row[0] if row else None
 
-    def requeue_running(self) -> list[str]:
+    def requeue_running(self) -> builtins.list[str]:
         """Jobs a dead process left running go back to the queue (attempts are kept)."""
         rows = self.db.all("UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'running' RETURNING id",
                          (now(),))
@@ -172,7 +173,7 @@ class JobStore:
         row = self.db.one("SELECT job_id, decision, applied FROM decisions WHERE job_id = ?", (job_id,))
         return DecisionRow(row[0], json.loads(row[1]), bool(row[2])) if row else None
 
-    def unapplied_decisions(self) -> list[DecisionRow]:
+    def unapplied_decisions(self) -> builtins.list[DecisionRow]:
         """Decisions recorded but not applied (the process died in between)."""
         rows = self.db.all("SELECT job_id, decision, applied FROM decisions WHERE applied = 0 ORDER BY recorded_at")
         return [DecisionRow(r[0], json.loads(r[1]), bool(r[2])) for r in rows]

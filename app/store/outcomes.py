@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from app.store.db import Database
+from graphs.contract import DECISIONS
 
 
 class OutcomeStore:
@@ -22,26 +23,25 @@ class OutcomeStore:
         self.db = db
 
     def record(self, doc: dict[str, Any], *, awaiting_since: str | None, finished_at: str) -> None:
-        """Store a final job document (idempotent: the first record of a job wins)."""
+        """Store a final job document (`app.document.job_document`; the export returns it as it is).
+        Idempotent: the first record of a job wins."""
         review = doc.get("review") or {}
         routing = doc.get("routing") or {}
         decision = review.get("decision")
         unchanged = None if decision is None else int(decision in ("approve", "auto_approve"))
-        export = {k: doc.get(k) for k in ("id", "question", "files", "steps", "facts", "draft_answer", "citations",
-                                          "flags", "confidence", "final_answer", "review", "routing", "status")}
         self.db.write(
             "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
             (doc["id"], finished_at, doc["status"], decision, review.get("reviewer"), doc.get("confidence"),
              routing.get("case_kind"), json.dumps([f["kind"] for f in doc.get("flags", [])]),
              routing.get("route"), int(bool(routing.get("audit"))), unchanged, awaiting_since,
-             review.get("at"), json.dumps(export, ensure_ascii=False)),
+             review.get("at"), json.dumps(doc, ensure_ascii=False)),
         )
 
     def reviewed_history(self) -> list[tuple[float, bool]]:
         """(confidence, approved unchanged) of drafts a person decided on."""
         rows = self.db.all(
-            "SELECT confidence, draft_unchanged FROM outcomes WHERE decision IN ('approve', 'edit', 'reject') "
-            "AND confidence IS NOT NULL")
+            f"SELECT confidence, draft_unchanged FROM outcomes WHERE decision IN ({', '.join('?' * len(DECISIONS))}) "
+            "AND confidence IS NOT NULL", DECISIONS)
         return [(float(c), bool(u)) for c, u in rows]
 
     def export(self, *, since: str | None = None) -> list[dict[str, Any]]:

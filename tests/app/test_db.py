@@ -10,16 +10,16 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.store.db import open_database
 from app.engine import Engine
+from app.queue import APPLY_DECISION, RUN_JOB, ProcrastinateQueue, make_app, requeue_orphans
+from app.settings import Settings
+from app.store.db import open_database
 from app.store.keys import KeyStore
 from app.store.migrations import MIGRATIONS, pending, upgrade
 from app.store.outcomes import OutcomeStore
 from app.store.policies import PolicyStore
-from app.queue import APPLY_DECISION, RUN_JOB, ProcrastinateQueue, make_app, requeue_orphans
-from app.settings import Settings
-from graphs.testing import ScriptedChatModel
 from graphs.policy import Policy
+from graphs.testing import ScriptedChatModel
 from tests.fixtures.images import render_nameplate
 from tests.fixtures.postgres import Postgres
 

@@ -20,7 +20,6 @@ from app.evaluation.metrics import CaseScore, score_case, summarise
 from app.evaluation.realdev import called_families, family, family_pr, is_right, load_realdev, norm
 from app.evaluation.report import markdown
 
-
 # -- the answer rule (realdev/README.md, "Scoring rule") -------------------------------------
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ def test_jobs_survive_a_kill(tmp_path: Path) -> None:
     plate = render_nameplate(tmp_path / "plate.png")
     data = tmp_path / "data"
 
-    def submit(client, question: str) -> str:  # noqa: ANN001
+    def submit(client, question: str) -> str:
         r = client.post("/v1/jobs", data={"question": question}, files=[("files", ("plate.png", plate.read_bytes()))])
         assert r.status_code == 202, r.text
         return r.json()["id"]

@@ -159,6 +159,7 @@ PLATE_TEXT = {
         {
             "page": 1,
             "source": "ocr",
+            "engine": "tesseract",
             "width": 523,
             "height": 218,
             "lines": [
@@ -192,13 +193,13 @@ TRANSCRIPT = {
             "text": " The serial number is AX 4471 B.",
             "confidence": 0.82,
             "words": [
-                {"word": " The", "start": 0.0, "end": 0.2, "probability": 0.98},
-                {"word": " serial", "start": 0.2, "end": 0.6, "probability": 0.95},
-                {"word": " number", "start": 0.6, "end": 1.0, "probability": 0.97},
-                {"word": " is", "start": 1.0, "end": 1.2, "probability": 0.99},
-                {"word": " AX", "start": 1.2, "end": 1.6, "probability": 0.44},
-                {"word": " 4471", "start": 1.6, "end": 2.0, "probability": 0.31},
-                {"word": " B.", "start": 2.0, "end": 2.4, "probability": 0.72},
+                {"text": "The", "start": 0.0, "end": 0.2, "probability": 0.98},
+                {"text": "serial", "start": 0.2, "end": 0.6, "probability": 0.95},
+                {"text": "number", "start": 0.6, "end": 1.0, "probability": 0.97},
+                {"text": "is", "start": 1.0, "end": 1.2, "probability": 0.99},
+                {"text": "AX", "start": 1.2, "end": 1.6, "probability": 0.44},
+                {"text": "4471", "start": 1.6, "end": 2.0, "probability": 0.31},
+                {"text": "B.", "start": 2.0, "end": 2.4, "probability": 0.72},
             ],
         },
         {"start": 2.4, "end": 4.0, "text": " Model KX-200.", "confidence": 0.55},  # no words: nothing marked

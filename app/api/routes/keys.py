@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["keys"])
 @router.get("/me")
 def me(principal: Submitter) -> Me:
     """The caller's key: id, name and role."""
-    return Me(id=principal.key_id, name=principal.name, role=principal.role.name)  # type: ignore[arg-type]
+    return Me(id=principal.key_id, name=principal.name, role=principal.role_name)
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED)

@@ -19,14 +19,7 @@ async def review_queue(engine: EngineDep, _: Reviewer, limit: int = 100) -> Revi
 
     def build() -> ReviewQueue:
         rows = engine.jobs.list(status="awaiting_review", limit=limit)
-        items = []
-        for job in rows:
-            state = engine.state(job.id)
-            items.append(ReviewQueueItem(
-                id=job.id, question=job.question, created_at=job.created_at, awaiting_since=job.awaiting_since,
-                flags=state.get("flags", []), confidence=state.get("confidence"),
-                draft_answer=state.get("draft_answer"), claimed_by=job.claimed_by, claimed_until=job.claimed_until,
-            ))
+        items = [ReviewQueueItem.model_validate(engine.document(job.id)) for job in rows]
         return ReviewQueue(data=items, count=engine.jobs.count(status="awaiting_review"))
 
     return await run_in_threadpool(build)

@@ -9,7 +9,7 @@
 //   report      → the tool's summary (also any step without `produces`, from older jobs)
 
 import { el, plural } from "../common.js";
-import { boxAt, renderAudio, renderDocument, renderImage } from "./media.js";
+import { boxAt, declutterLabels, renderAudio, renderDocument, renderImage } from "./media.js";
 import { artifactUrl, clock, num, state } from "./state.js";
 
 const WEAK = 0.6; // OCR lines and segments below this confidence are shown as weak
@@ -90,6 +90,7 @@ function drawDetections(media, step, label) {
       el("span", { class: "label" }, `${d.class_name} ${num(d.confidence)}`)));
   }
   stage.stage.append(layer);
+  declutterLabels(layer, stage.img);
   stage.figure.dataset.boxesDrawn = String(Number(stage.figure.dataset.boxesDrawn) + dets.length);
   if (!stage.controls.querySelector(".det-toggle")) {
     const box = el("input", { type: "checkbox", checked: true, onchange: () => (stage.stage.dataset.det = box.checked ? "on" : "off") });
@@ -160,19 +161,29 @@ function addOcrToggle({ stage, controls }) {
 
 // ---------------------------------------------------------------- transcript
 
-/** A segment's text; with per-word probabilities (when the tool gives them), unsure words marked. */
+/**
+ * A segment's text, with the words the recogniser was unsure of (probability < LOW_PROB, when
+ * the tool gives per-word probabilities) marked. Words are found in the segment's own text in
+ * order, so its spacing and punctuation stay as they are (English or Japanese alike).
+ */
 function segmentText(s) {
-  const words = Array.isArray(s.words) ? s.words : [];
-  if (!words.some((w) => typeof w?.probability === "number")) return el("span", { class: "text" }, String(s.text ?? "").trim());
-  return el("span", { class: "text" }, words.map((w, i) => {
-    const text = String(w.word ?? w.text ?? "");
-    const shown = i === 0 ? text.trimStart() : text;
+  const text = String(s.text ?? "").trim();
+  const parts = [];
+  let at = 0; // text before this is in `parts`
+  let cursor = 0; // the next word is looked for from here
+  for (const w of Array.isArray(s.words) ? s.words : []) {
+    const word = String(w?.text ?? w?.word ?? "").trim();
+    const i = word ? text.indexOf(word, cursor) : -1;
+    if (i < 0) continue;
+    cursor = i + word.length;
     const p = w.probability;
-    if (typeof p !== "number" || p >= LOW_PROB) return shown;
-    // The mark goes on the word itself, not the space Whisper puts before it.
-    const lead = shown.match(/^\s*/)[0];
-    return [lead, el("span", { class: "word low-prob", title: `probability ${num(p)}`, data: { probability: String(p) } }, shown.slice(lead.length))];
-  }));
+    if (typeof p !== "number" || p >= LOW_PROB) continue; // stays in the plain text between the marks
+    parts.push(text.slice(at, i),
+      el("span", { class: "word low-prob", title: `probability ${num(p)}`, data: { probability: String(p) } }, word));
+    at = cursor;
+  }
+  parts.push(text.slice(at));
+  return el("span", { class: "text" }, parts);
 }
 
 function showTranscript(media, step, label) {

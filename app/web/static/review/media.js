@@ -46,3 +46,44 @@ export function boxAt([x0, y0, x1, y1], width, height, cls, props = {}, ...child
     ...props,
   }, ...children);
 }
+
+// Where a box's label may go, in order of preference: above the box (left or right aligned),
+// then inside it at the top, then inside it at the bottom.
+const LABEL_PLACES = [[], ["label-right"], ["label-in"], ["label-in", "label-right"], ["label-bottom"], ["label-bottom", "label-right"]];
+const PLACE_CLASSES = ["label-right", "label-in", "label-bottom"];
+
+/**
+ * Keep the labels of a layer's boxes from covering each other: the boxes are in the layer
+ * least important first, so each label, most important first, takes the first place that
+ * stays on the image and covers no label already placed (else its preferred one). Labels have a fixed font size
+ * while the image scales, so this runs again whenever the image is drawn at a new size.
+ */
+export function declutterLabels(layer, img) {
+  const run = () => {
+    if (!img.complete || !img.clientWidth) return;
+    const frame = img.getBoundingClientRect();
+    const fits = (r) => r.left >= frame.left - 2 && r.right <= frame.right + 2 && r.top >= frame.top && r.bottom <= frame.bottom;
+    const placed = [];
+    for (const box of [...layer.children].reverse()) {
+      const label = box.querySelector(".label");
+      if (!label) continue;
+      const preferred = box.dataset.place ??= PLACE_CLASSES.filter((c) => box.classList.contains(c)).join(" ");
+      const tryPlace = (classes) => {
+        box.classList.remove(...PLACE_CLASSES);
+        box.classList.add(...classes);
+        return label.getBoundingClientRect();
+      };
+      const start = preferred ? preferred.split(" ") : [];
+      const candidates = [start, ...LABEL_PLACES.filter((p) => p.join(" ") !== start.join(" "))];
+      const free = candidates.find((classes) => {
+        const r = tryPlace(classes);
+        return fits(r) && !placed.some((p) => overlaps(p, r));
+      });
+      placed.push(tryPlace(free ?? start));
+    }
+  };
+  // Fires once the image has its size (after loading) and whenever the size changes.
+  new ResizeObserver(run).observe(img);
+}
+
+const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
