@@ -37,3 +37,11 @@ class Principal:
     def role_name(self) -> RoleName:
         """The role's name (`Role` members are exactly the `RoleName`s)."""
         return cast(RoleName, self.role.name)
+
+    def sees_all_jobs(self) -> bool:
+        """Reviewers and admins see every job; a submitter only the jobs its own key submitted."""
+        return self.role >= Role.reviewer
+
+    def may_see(self, submitter_key: str | None) -> bool:
+        """Whether this caller may read, stream or fetch the files of a job submitted with `submitter_key`."""
+        return self.sees_all_jobs() or (submitter_key is not None and submitter_key == self.key_id)

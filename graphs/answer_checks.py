@@ -18,7 +18,9 @@ from graphs.state import Flag, StepResult
 
 # A field the question asks for, by the words used for it.
 _ASKED = {
-    "serial number": re.compile(r"serial|s/n|製造番号|シリアル", re.I),
+    # "serial" alone is a serial number unless it names a port or protocol ("serial command").
+    "serial number": re.compile(r"\bserial\b(?!\s+(?:command|port|interface|line|bus|communication|protocol|"
+                                r"cable|connection|console|link))|\bs/n\b|製造番号|シリアル(?:番号|ナンバー)", re.I),
     "model": re.compile(r"\bmodel\b(?!\s+of\b)|型式|形式|型番", re.I),
     "part number": re.compile(r"part\s*(?:no\.?|number|#)|p/n|品番|部品番号", re.I),
     "voltage": re.compile(r"voltage|\bvolts?\b|電圧", re.I),
@@ -38,7 +40,9 @@ DISAGREE = re.compile(
 def asked_fields(question: str) -> list[str]:
     """Labelled fields the question asks for ("model", "serial number", "voltage", …)."""
     q = unicodedata.normalize("NFKC", question)
-    return [name for name, rx in _ASKED.items() if rx.search(q)]
+    # A question that itself states a value of the field ("…to 10.00 V?") asks something else.
+    stated = ratings(q)
+    return [name for name, rx in _ASKED.items() if rx.search(q) and not stated.get(name)]
 
 
 def field_values(field: str, steps: Sequence[StepResult]) -> dict[str, list[str]]:

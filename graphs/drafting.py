@@ -8,16 +8,16 @@ from typing import Any
 
 from graphs.answer_checks import uncertain_alarms
 from graphs.consistency import conflicts, count_mismatch
-from graphs.grounding import compute_facts
+from graphs.grounding import LONG_TEXT_LINES, compute_facts
 from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER
 from graphs.retrieval import Line, evidence_lines, relevant_lines, render_lines
 from graphs.state import Attachment, StepResult
 
 
-LONG_EVIDENCE_LINES = 20
+LONG_EVIDENCE_LINES = LONG_TEXT_LINES
 """A step with more lines than this (a long scan, a long recording) is shown to the draft
 as the passages relevant to the question rather than its summary."""
-PASSAGE_LINES = 8
+PASSAGE_LINES = 5
 """How many best-matching lines (each with a line of context either side) are shown."""
 
 
@@ -59,7 +59,8 @@ def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[st
     messages = [
         {"role": "system", "content": DRAFT_SYSTEM},
         {"role": "user", "content": DRAFT_USER.format(
-            question=question, facts=_quoted("\n".join(f"- {f}" for f in facts)), evidence=_quoted(evidence))},
+            question=question, facts=_quoted("\n".join(f"- {f}" for f in facts) or "- none"),
+            evidence=_quoted(evidence))},
     ]
     return messages, schema
 

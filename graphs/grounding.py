@@ -28,6 +28,9 @@ from graphs.evidence import (
 from graphs.state import Attachment, StepResult
 
 _MAX_TEXT = 600
+LONG_TEXT_LINES = 20
+"""Longer text is not repeated as a fact: the draft gets its passages relevant to the
+question instead (graphs.drafting), and its first 600 characters would only distract."""
 
 
 def compute_facts(steps: Sequence[StepResult], files: Sequence[Attachment]) -> list[str]:
@@ -52,7 +55,7 @@ def compute_facts(steps: Sequence[StepResult], files: Sequence[Attachment]) -> l
             facts.append(f"{where}: found nothing ({'; '.join(result.get('warnings') or []) or 'empty result'})")
             continue
         verb = "heard" if heard(s) else "read"
-        if not _shown_in_summary(text, s["summary"]):
+        if not _shown_in_summary(text, s["summary"]) and len(text.splitlines()) <= LONG_TEXT_LINES:
             facts.append(f"{where}: {verb} the text: \"{_clip(text)}\"")
         labelled = labelled_values(spoken_to_text(text) if heard(s) else text)
         if labelled:

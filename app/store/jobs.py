@@ -98,15 +98,17 @@ class JobStore:
         )
 
     def list(self, *, status: str | None = None, since: str | None = None, limit: int = 100,
-             offset: int = 0) -> builtins.list[JobRow]:
-        """Jobs, oldest first, optionally of one status and created at or after `since`."""
-        where, args = _filters(status, since)
+             offset: int = 0, submitter_key: str | None = None) -> builtins.list[JobRow]:
+        """Jobs, oldest first, optionally of one status, created at or after `since`, and
+        submitted with the key `submitter_key` (a submitter's own jobs)."""
+        where, args = _filters(status, since, submitter_key)
         query = f"SELECT * FROM jobs WHERE {where} ORDER BY created_at, id LIMIT ? OFFSET ?"
         return [_job(r) for r in self.db.all(query, (*args, limit, offset))]
 
-    def count(self, *, status: str | None = None, since: str | None = None) -> int:
+    def count(self, *, status: str | None = None, since: str | None = None,
+              submitter_key: str | None = None) -> int:
         """How many jobs `list` would return without paging."""
-        where, args = _filters(status, since)
+        where, args = _filters(status, since, submitter_key)
         row = self.db.one(f"SELECT COUNT(*) FROM jobs WHERE {where}", args)
         return int(row[0]) if row else 0
 
@@ -179,9 +181,12 @@ class JobStore:
         return [DecisionRow(r[0], json.loads(r[1]), bool(r[2])) for r in rows]
 
 
-def _filters(status: str | None, since: str | None) -> tuple[str, tuple[Any, ...]]:
+def _filters(status: str | None, since: str | None, submitter_key: str | None = None) -> tuple[str, tuple[Any, ...]]:
     """SQL condition and arguments for the list filters (values are always bound)."""
     clauses, args = ["1=1"], []
+    if submitter_key is not None:
+        clauses.append("submitter_key = ?")
+        args.append(submitter_key)
     if status:
         clauses.append("status = ?")
         args.append(status)

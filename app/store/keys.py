@@ -61,6 +61,14 @@ class KeyStore:
             return None
         return Principal(key_id=row[0], name=row[1], role=Role[row[2]])
 
+    def active(self, key_id: str) -> Principal | None:
+        """The key `key_id` as it stands now, or None once revoked: one primary-key read, cheap enough
+        for a long-lived connection (an SSE stream) to ask every few seconds."""
+        row = self.db.one("SELECT id, name, role FROM api_keys WHERE id = ? AND revoked_at IS NULL", (key_id,))
+        if row is None or row[2] not in Role.__members__:
+            return None
+        return Principal(key_id=row[0], name=row[1], role=Role[row[2]])
+
     def list(self) -> list[dict[str, str | None]]:
         """Keys without secrets: id, name, role, created, revoked."""
         rows = self.db.all("SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at")

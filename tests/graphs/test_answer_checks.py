@@ -31,6 +31,8 @@ def test_fields_asked_in_english_and_japanese() -> None:
     assert asked_fields("定格電圧は？") == ["voltage"]
     assert asked_fields("What material is the flange?") == ["material"]
     assert asked_fields("How many people are there?") == []
+    # A serial command is not a serial number; a question stating the voltage does not ask for it.
+    assert asked_fields("Which serial command sets the output voltage to 10.00 V?") == []
 
 
 def test_the_serial_given_for_the_model_is_the_wrong_field() -> None:

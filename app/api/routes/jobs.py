@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import EngineDep, ServiceDep, SettingsDep, Submitter
 from app.api.models import JobCreated, JobPublic, JobsPublic, JobStatus, JobSummary
+from app.auth import Principal, Role
 from app.errors import JobRejected
+from app.service import Service
 from app.store.event_log import TERMINAL
+from app.store.jobs import JobRow
 from app.uploads import disk_error, safe_name, save_upload
 from graphs.contract import FINAL_STATUSES
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _POLL = 0.5
+_RECHECK_KEY = 2.0
+"""Seconds between checks, inside an open stream, that its key is still active and still may see
+the job (a revoked key's stream ends within this, plus a poll)."""
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED,
@@ -60,43 +67,63 @@ async def submit_job(
 @router.get("")
 def list_jobs(
     engine: EngineDep,
-    _: Submitter,
+    principal: Submitter,
     status_: Annotated[JobStatus | None, Query(alias="status", description="Only jobs in this state.")] = None,
     since: Annotated[datetime | None, Query(description="Only jobs created at or after this time (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobsPublic:
-    """List jobs, oldest first, with filters and pagination."""
+    """List jobs, oldest first, with filters and pagination: a submitter key lists only the jobs it
+    submitted; reviewer and admin keys list all."""
     since_text = since.isoformat(timespec="milliseconds") if since else None
-    rows = engine.jobs.list(status=status_, since=since_text, limit=limit, offset=offset)
+    mine = None if principal.sees_all_jobs() else principal.key_id
+    rows = engine.jobs.list(status=status_, since=since_text, limit=limit, offset=offset, submitter_key=mine)
     return JobsPublic(
         data=[JobSummary(id=j.id, status=j.status, question=j.question, created_at=j.created_at,
                          updated_at=j.updated_at, error=j.error) for j in rows],
-        count=engine.jobs.count(status=status_, since=since_text),
+        count=engine.jobs.count(status=status_, since=since_text, submitter_key=mine),
     )
 
 
 @router.get("/{job_id}", responses={404: {"description": "No such job"}})
-async def get_job(job_id: str, engine: EngineDep, _: Submitter) -> JobPublic:
-    """Status, files, plan, steps, draft, flags, confidence, final answer and review of a job."""
+async def get_job(job_id: str, engine: EngineDep, principal: Submitter) -> JobPublic:
+    """Status, files, plan, steps, draft, flags, confidence, final answer and review of a job.
+    A submitter key reads only its own jobs (another's answers 404, as if absent)."""
+
+    def load() -> dict[str, Any]:
+        if not principal.may_see(engine.jobs.get(job_id).submitter_key):
+            raise KeyError(job_id)
+        return engine.document(job_id)
+
     try:
-        return JobPublic.model_validate(await run_in_threadpool(engine.document, job_id))
+        return JobPublic.model_validate(await run_in_threadpool(load))
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+
+
+async def visible_job(job_id: str, service: ServiceDep, principal: Submitter) -> JobRow:
+    """The job, if the caller may see it; else 404, the same as for a job that does not exist. A
+    dependency, so that a stream answers 404 before it starts (a generator's body runs only then)."""
+    try:
+        job = await run_in_threadpool(service.engine.jobs.get, job_id)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+    if not principal.may_see(job.submitter_key):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
+    return job
 
 
 @router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {"description": "No such job"}})
-async def job_events(job_id: str, service: ServiceDep, _: Submitter) -> AsyncIterator[ServerSentEvent]:
+async def job_events(job_id: str, service: ServiceDep, principal: Submitter,
+                     job: Annotated[JobRow, Depends(visible_job)]) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: queued, running, planned, step_started, step_finished, tool_ran (a step run by
     a worker of another resource class), drafted,
-    awaiting_review, finalized, failed. The stream ends after finalized or failed."""
-    try:
-        job = service.engine.jobs.get(job_id)
-    except KeyError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+    awaiting_review, finalized, failed. The stream ends after finalized or failed, and within a few
+    seconds of its key being revoked or losing the right to see the job (a last event `revoked`).
+    A submitter key streams only its own jobs (another's answers 404, as if absent)."""
     queue = service.events.subscribe(job_id)
     try:
-        seen, quiet = 0, 0.0
+        seen, quiet, checked = 0, 0.0, time.monotonic()
         past = await run_in_threadpool(service.engine.events.since, job_id)
         if not past:  # a job from before the event log: say where it stands
             yield ServerSentEvent(event="status", data={"status": job.status, "error": job.error})
@@ -118,6 +145,18 @@ async def job_events(job_id: str, service: ServiceDep, _: Submitter) -> AsyncIte
                 if quiet >= 15:
                     quiet = 0.0
                     yield ServerSentEvent(comment="keep-alive")
+            if time.monotonic() - checked >= _RECHECK_KEY:
+                checked = time.monotonic()
+                if not await run_in_threadpool(_still_allowed, service, principal, job.submitter_key):
+                    yield ServerSentEvent(event="revoked", data={"detail": "this API key was revoked or may no "
+                                                                           "longer see this job"})
+                    return
             past = await run_in_threadpool(service.engine.events.since, job_id, seen)
     finally:
         service.events.unsubscribe(job_id, queue)
+
+
+def _still_allowed(service: Service, principal: Principal, submitter_key: str | None) -> bool:
+    """The stream's key is still active, with a role that may still see the job (one key-table read)."""
+    now = service.keys.active(principal.key_id)
+    return now is not None and now.role >= Role.submitter and now.may_see(submitter_key)

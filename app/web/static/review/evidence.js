@@ -7,6 +7,8 @@
 //   transcript  → timed segments that play the recording from there; unsure words marked
 //   detections  → a labelled box per object on the photo, counts per class
 //   report      → the tool's summary (also any step without `produces`, from older jobs)
+// Text lines and transcript segments an `instruction_in_evidence` flag quotes are marked
+// `suspicious`, labelled as read like an instruction and treated as data.
 
 import { el, plural } from "../common.js";
 import { boxAt, declutterLabels, renderAudio, renderDocument, renderImage } from "./media.js";
@@ -38,7 +40,7 @@ export function renderFile(file, job, token, roundOf = () => 1) {
       el("strong", { class: "file-name" }, file.name),
       el("span", { class: "muted small" }, `${file.id} · sha256 ${file.sha256.slice(0, 12)}…`)),
   );
-  const media = { card };
+  const media = { card, suspicious: suspiciousQuotes(job) };
   const loadUrl = (type) =>
     artifactUrl(file.sha256, type).then((url) => {
       if (token !== state.token) URL.revokeObjectURL(url);
@@ -115,7 +117,8 @@ function showText(media, step, label) {
       const wordLayer = el("div", { class: "layer ocr-words" });
       lines.forEach((l, i) => {
         if (!l.box) return;
-        lineEls[i] = boxAt(l.box, page.width, page.height, `box ocr${l.confidence < WEAK ? " weak" : ""}`, { title: `${l.text} (${num(l.confidence)})` });
+        const odd = isSuspicious(l.text, media.suspicious) ? " suspicious" : "";
+        lineEls[i] = boxAt(l.box, page.width, page.height, `box ocr${l.confidence < WEAK ? " weak" : ""}${odd}`, { title: `${l.text} (${num(l.confidence)})` });
         lineLayer.append(lineEls[i]);
       });
       for (const w of page.words ?? []) {
@@ -133,8 +136,9 @@ function showText(media, step, label) {
     const list = el("ol", { class: "ocr-text" });
     lines.forEach((l, i) => {
       const hot = (on) => lineEls[i]?.classList.toggle("hot", on);
-      list.append(el("li", { class: l.confidence < WEAK ? "weak" : "", onmouseenter: () => hot(true), onmouseleave: () => hot(false) },
-        el("span", { class: "text" }, l.text), el("span", { class: "c" }, num(l.confidence))));
+      list.append(markSuspicious(media, l.text,
+        el("li", { class: l.confidence < WEAK ? "weak" : "", onmouseenter: () => hot(true), onmouseleave: () => hot(false) },
+          el("span", { class: "text" }, l.text), el("span", { class: "c" }, num(l.confidence)))));
     });
     if (!lines.length) list.append(el("li", { class: "muted" }, "no text found"));
     section.append(list);
@@ -202,7 +206,7 @@ function showTranscript(media, step, label) {
       }, `${clock(s.start)}–${clock(s.end)}`),
       segmentText(s),
       el("span", { class: "c" }, num(s.confidence)));
-    list.append(item);
+    list.append(markSuspicious(media, s.text, item));
     return item;
   });
   audio?.addEventListener("timeupdate", () => {
@@ -211,4 +215,48 @@ function showTranscript(media, step, label) {
   media.card.append(el("div", { class: "reading transcript" },
     el("p", {}, label, " ", `transcript · ${r.language ?? "?"} · ${num(r.duration_s, 1)} s · confidence ${num(step.confidence)}`),
     segs.length ? list : el("p", { class: "muted" }, r.text || "no speech found")));
+}
+
+// ---------------------------------------------------------------- lines that read like instructions
+
+const QUOTED_AFTER = "treated as data): "; // the flag's message, then the lines as Python reprs
+const AS_DATA = "reads like an instruction — treated as data";
+const REPR = /'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g;
+const ESCAPES = { n: "\n", t: "\t", r: "\r" };
+
+const squash = (text) => String(text ?? "").normalize("NFKC").replace(/\s+/g, " ").trim().toLowerCase();
+
+/** A Python repr's body as the text it stands for (\\, \', \n, \xNN, \uNNNN). */
+function unrepr(body) {
+  return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)/g, (_, e) =>
+    e.length > 1 ? String.fromCodePoint(parseInt(e.slice(1), 16)) : (ESCAPES[e] ?? e));
+}
+
+/** The lines the job's `instruction_in_evidence` flags quote, squashed for comparison. */
+export function suspiciousQuotes(job) {
+  const quotes = [];
+  for (const f of job.flags ?? []) {
+    const message = String(f.message ?? "");
+    const at = message.indexOf(QUOTED_AFTER);
+    if (f.kind !== "instruction_in_evidence" || at < 0) continue;
+    for (const m of message.slice(at + QUOTED_AFTER.length).matchAll(REPR)) {
+      const quote = squash(unrepr(m[1] ?? m[2]));
+      if (quote) quotes.push(quote);
+    }
+  }
+  return quotes;
+}
+
+/** Whether a line of evidence contains one of the quoted lines. */
+function isSuspicious(text, quotes) {
+  const line = squash(text);
+  return Boolean(line) && quotes.some((q) => line.includes(q));
+}
+
+/** `item` (a listed line or segment), marked and labelled when its text is a quoted line. */
+function markSuspicious(media, text, item) {
+  if (!isSuspicious(text, media.suspicious)) return item;
+  item.classList.add("suspicious");
+  item.append(el("span", { class: "suspicious-label" }, AS_DATA));
+  return item;
 }
