@@ -11,6 +11,7 @@ from graphs.consistency import conflicts, count_mismatch
 from graphs.grounding import LONG_TEXT_LINES, compute_facts
 from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER
 from graphs.retrieval import Line, evidence_lines, relevant_lines, render_lines
+from tools.registry import Produces
 from graphs.state import Attachment, StepResult
 
 
@@ -70,7 +71,13 @@ def _step_evidence(step: StepResult, by_step: dict[str, list[Line]], shown: dict
     if not step["ok"]:
         return f"ERROR {step['error']}"
     if step["step"] not in shown:
-        return step["summary"]
+        lines = by_step.get(step["step"])
+        if not lines or step.get("produces") != Produces.TEXT:
+            return step["summary"]
+        # Read text as the lines it is, not as quoted fragments with scores: a small model
+        # reads "and pioneered / Army Cadets" as one sentence only when it is shown as one.
+        conf = f" (mean confidence {step['confidence']:.2f})" if step["confidence"] is not None else ""
+        return f"read {len(lines)} lines{conf}:\n" + "\n".join(line.text for line in lines)
     picked = shown[step["step"]]
     total = len(by_step[step["step"]])
     if not picked:

@@ -92,6 +92,8 @@ def _clip(text: str) -> str:
 def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence[str]) -> list[str]:
     """Values the answer states that no evidence or computed fact contains."""
     evidence_text = " ".join(src.text for src in sources(steps)) + " " + " ".join(facts)
+    # Numbers the evidence spells out ("seventy-five", a year in a book) count as stated.
+    evidence_text += " " + spoken_to_text(evidence_text)
     evidence_codes = {norm_code(c) for c in codes(evidence_text)}
     evidence_blob = norm_code(evidence_text)
     problems: list[str] = []

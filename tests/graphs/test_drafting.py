@@ -28,13 +28,14 @@ def test_a_long_document_is_shown_as_the_relevant_passages_cited_by_line() -> No
     assert "s1:p27:l4" in schema["properties"]["citations"]["items"]["enum"]
 
 
-def test_short_evidence_is_shown_as_the_summary() -> None:
+def test_short_text_is_shown_as_its_lines() -> None:
     short = StepResult(step="s1", tool="any_reader", produces="text", file="f1", ok=True,
                        summary='Read 2 lines: "MODEL KX-200" (0.95) "SERIAL NO. AX-4471-B" (0.93)',
                        confidence=0.9, result={"text": "MODEL KX-200\nSERIAL NO. AX-4471-B"}, error=None,
                        error_kind=None, duration_ms=1.0, cached=False)
     messages, schema = draft_request("Which model?", [short], [])
-    assert 'Read 2 lines: "MODEL KX-200"' in messages[-1]["content"]
+    # Read text is shown as its lines, so a sentence split over lines reads as one.
+    assert "read 2 lines (mean confidence 0.90):\nMODEL KX-200\nSERIAL NO. AX-4471-B" in messages[-1]["content"]
     assert schema["properties"]["citations"]["items"]["enum"] == ["s1"]
 
 
