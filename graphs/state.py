@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 # pydantic reads these TypedDicts into the API's schema; on Python 3.11 it needs
 # typing_extensions' TypedDict for that.
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from graphs.contract import DecisionKind, FileKindName, FlagKind, JobStatus
 
@@ -41,9 +41,10 @@ class PlanStep(TypedDict):
     """Step ids that must finish first."""
     origin: Literal["planner", "coverage"]
     """"coverage" marks a step added in code because the plan left a file unread."""
-    produces: str
-    """What the tool's result holds (`tools.registry.Produces`: text, transcript, detections, report)."""
-    round: int
+    produces: NotRequired[str]
+    """What the tool's result holds (`tools.registry.Produces`: text, transcript, detections, report);
+    absent in jobs planned before capabilities existed."""
+    round: NotRequired[int]
     """The planning round that chose this step (1 = the first plan; later rounds look again)."""
 
 
@@ -52,7 +53,7 @@ class StepResult(TypedDict):
 
     step: str
     tool: str
-    produces: str
+    produces: NotRequired[str]
     """What the result holds (`tools.registry.Produces`); checks and the page key off it."""
     file: str
     ok: bool

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth import RoleName
 from graphs.contract import FileKindName, JobStatus
 from graphs.policy import Routing
-from graphs.state import Flag, PlanStep, Review, StepResult
+from graphs.state import Flag, PlanStep, Review, Round, StepResult
 
 __all__ = [
     "ClaimOut", "FilePublic", "JobCreated", "JobPublic", "JobStatus", "JobSummary", "JobsPublic", "KeyCreated",
@@ -61,8 +61,14 @@ class JobPublic(BaseModel):
     plan_notes: list[str] = []
     steps: list[StepResult] = []
     facts: list[str] = []
+    glances: dict[str, str] = {}
+    """What a glance at each file before planning found (when glances are on)."""
+    rounds: list[Round] = []
+    """Each planning round and why it was taken (a second round: the agent looked again)."""
     draft_answer: str | None = None
     citations: list[str] = []
+    cited_lines: list[str] = []
+    """Lines of long evidence the draft cites ("s1:p27:l4"; transcripts "s2:t3")."""
     flags: list[Flag] = []
     confidence: float | None = None
     confidence_explained: str | None = None
