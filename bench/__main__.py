@@ -22,21 +22,31 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama_cpp loads, a
 # Start llama.cpp's and torch's OpenMP runtimes first, as a plain script would: they read
 # OMP_THREAD_LIMIT once, when they load, and a tool module setting it at import (as
 # tools/ocr.py once did, for Tesseract) would cap the "direct" baselines too.
-import llama_cpp  # noqa: E402, F401
-import torch  # noqa: E402, F401
+import llama_cpp  # noqa: F401
+import torch  # noqa: F401
 
-from app.settings import Settings  # noqa: E402
-from app.tooling import load_registry  # noqa: E402
-from bench import (  # noqa: E402
-    cache, coldstart, concurrency, e2e, machine, planner, report, scale, threads, throughput, tools,
+from app.settings import Settings
+from app.tooling import load_registry
+from bench import (
+    cache,
+    coldstart,
+    concurrency,
+    e2e,
+    machine,
+    planner,
+    report,
+    scale,
+    threads,
+    throughput,
+    tools,
 )
-from bench.inputs import Inputs  # noqa: E402
-from bench.report import Row, Section  # noqa: E402
-from graphs.llm import LlamaConfig  # noqa: E402
-from graphs.planner import plan_messages  # noqa: E402
-from tools.context import ToolContext  # noqa: E402
-from tools.registry import Registry  # noqa: E402
-from tools import models  # noqa: E402
+from bench.inputs import Inputs
+from bench.report import Row, Section
+from graphs.llm import LlamaConfig
+from graphs.planner import plan_messages
+from tools import models
+from tools.context import ToolContext
+from tools.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -128,11 +138,11 @@ def run(mode: Mode, t0: float) -> list[Section]:
                                                       memo=inputs.memo, pairs=mode.thread_pairs), t0, sections)
         _log("loading the planner", t0)
         model = planner.load(planner_config(settings))
-        _stage("planner", lambda: planner.measure(model, registry, ctx, cold_reps=mode.planner_cold_reps,
+        _stage("planner", lambda model=model: planner.measure(model, registry, ctx, cold_reps=mode.planner_cold_reps,
                                                   warm_reps=mode.planner_warm_reps,
                                                   after_draft=mode.after_draft),
                t0, sections)
-        _stage("end to end", lambda: e2e.measure(model, inputs, registry, ctx, tmp / "engine", reps=mode.e2e_reps),
+        _stage("end to end", lambda model=model: e2e.measure(model, inputs, registry, ctx, tmp / "engine", reps=mode.e2e_reps),
                t0, sections)
         del model  # the workers of the scale-out stage load their own
         if mode.scale_jobs:

@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
+from app.store.db import open_database
+from app.store.results import DatabaseResultCache
 from bench.inputs import QUESTION, Inputs
 from bench.report import Row, Section
 from bench.stats import fmt_ms
-from app.store.db import open_database
-from app.store.results import DatabaseResultCache
 from graphs.cache import cache_key
 from tests.fixtures.server import Server
 

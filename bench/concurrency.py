@@ -23,8 +23,8 @@ from bench.inputs import Inputs, sha256
 from bench.report import Row, Section
 from graphs.cache import MemoryResultCache
 from graphs.context import GraphContext
-from graphs.testing import ScriptedChatModel
 from graphs.nodes import execute
+from graphs.testing import ScriptedChatModel
 from tools.context import ToolContext
 from tools.registry import Registry
 

@@ -7,18 +7,19 @@ import platform
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
 def _cpu_model() -> str:
-    for line in open("/proc/cpuinfo", encoding="utf-8"):
+    for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
 
 
 def _mem_total_gb() -> float:
-    for line in open("/proc/meminfo", encoding="utf-8"):
+    for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
         if line.startswith("MemTotal:"):
             return round(int(line.split()[1]) / 1024 / 1024, 1)
     return 0.0
@@ -26,7 +27,7 @@ def _mem_total_gb() -> float:
 
 def _busy_jiffies() -> tuple[int, int]:
     """(busy, total) CPU jiffies of the whole machine since boot."""
-    values = [int(v) for v in open("/proc/stat", encoding="utf-8").readline().split()[1:]]
+    values = [int(v) for v in Path("/proc/stat").read_text(encoding="utf-8").splitlines()[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return sum(values) - idle, sum(values)
 
@@ -62,7 +63,7 @@ class LoadMonitor:
     def stop(self) -> dict[str, Any]:
         """Stop sampling; the load figures for the report."""
         self._stop.set()
-        busy1, total1 = _busy_jiffies()
+        busy1, _ = _busy_jiffies()
         hz = os.sysconf("SC_CLK_TCK")
         elapsed = time.monotonic() - self.t0
         cpus = os.cpu_count() or 1
@@ -95,7 +96,7 @@ def process_memory_mb(pid: int) -> dict[str, float]:
     contexts, counts twice in RSS but once in Pss), in MB."""
     out: dict[str, float] = {}
     for name, keys in ((f"/proc/{pid}/status", ("VmHWM", "VmRSS")), (f"/proc/{pid}/smaps_rollup", ("Pss",))):
-        for line in open(name, encoding="utf-8"):
+        for line in Path(name).read_text(encoding="utf-8").splitlines():
             key, _, value = line.partition(":")
             if key in keys:
                 out[key] = round(int(value.split()[0]) / 1024, 1)

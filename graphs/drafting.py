@@ -11,9 +11,8 @@ from graphs.consistency import conflicts, count_mismatch
 from graphs.grounding import LONG_TEXT_LINES, compute_facts
 from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER
 from graphs.retrieval import Line, evidence_lines, relevant_lines, render_lines
-from tools.registry import Produces
 from graphs.state import Attachment, StepResult
-
+from tools.registry import Produces
 
 LONG_EVIDENCE_LINES = LONG_TEXT_LINES
 """A step with more lines than this (a long scan, a long recording) is shown to the draft

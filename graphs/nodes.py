@@ -16,7 +16,7 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from graphs.answer_checks import stated_disagreement, uncertain_alarms, wrong_field, wrong_field_flags
-from graphs.consistency import conflicts, confidence, count_mismatch, tool_flags
+from graphs.consistency import confidence, conflicts, count_mismatch, tool_flags
 from graphs.context import GraphContext
 from graphs.contract import Decision, Event, now
 from graphs.drafting import draft_facts, draft_request

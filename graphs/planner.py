@@ -20,7 +20,7 @@ from graphs.llm import ChatModel
 from graphs.prompts import PLAN_EXAMPLES, PLAN_SYSTEM, PLAN_USER, REPLAN_USER
 from graphs.state import Attachment, PlanStep
 from tools.context import ToolContext
-from tools.registry import COVERAGE, FileKind, Produces, Registry, ToolSpec
+from tools.registry import COVERAGE, FileKind, Registry, ToolSpec
 
 MAX_STEPS = 8
 _SIMPLE_TYPES = {"string", "integer", "number", "boolean"}

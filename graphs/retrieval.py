@@ -34,9 +34,7 @@ _CJK_RUN = re.compile(rf"([{_CJK}]+)")
 # Question words only: labels and codes ("model", "serial", "no", "volt") must count, so
 # the list stays small and holds none of them.
 _STOPWORDS = frozenset(
-    "a an and are as at be been by can could did do does for from had has have how i in is "
-    "it its me my of on or please say says said tell than that the their there these this "
-    "those to was were what when where which who whom whose why will with would you your".split()
+    ["a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "please", "say", "says", "said", "tell", "than", "that", "the", "their", "there", "these", "this", "those", "to", "was", "were", "what", "when", "where", "which", "who", "whom", "whose", "why", "will", "with", "would", "you", "your"]
 )
 _K1, _B = 1.2, 0.75
 

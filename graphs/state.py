@@ -7,11 +7,11 @@ and a reviewer's page can show it without translation.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 # pydantic reads these TypedDicts into the API's schema; on Python 3.11 it needs
 # typing_extensions' TypedDict for that.
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from graphs.contract import DecisionKind, FileKindName, FlagKind, JobStatus
 

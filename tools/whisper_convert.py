@@ -215,7 +215,7 @@ def _split_fused(array: np.ndarray, param: str, names: list[str]) -> dict[str, t
     """Split a fused projection along its output rows (q|k|v or k|v)."""
     parts = np.split(array, len(names), axis=0)
     out: dict[str, torch.Tensor] = {}
-    for name, part in zip(names, parts):
+    for name, part in zip(names, parts, strict=True):
         # openai-whisper's key projections have no bias; CTranslate2 stores zeros there.
         if name.endswith(".key") and param == "bias":
             if np.any(part):

@@ -9,7 +9,6 @@ from graphs.evidence import count_in_question, labelled_values, norm_code, spoke
 from graphs.grounding import compute_facts, unsupported_claims
 from graphs.state import StepResult
 
-
 # What the built-in tools produce; the checks read `produces`, never the tool's name.
 PRODUCES = {"ocr": "text", "asr": "transcript", "detect": "detections"}
 

@@ -15,12 +15,12 @@ import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from graphs.cache import MemoryResultCache
 from app.store.checkpointers import (
     postgres_checkpointer,
     setup_postgres_checkpointer,
     sqlite_checkpointer,
 )
+from graphs.cache import MemoryResultCache
 from graphs.context import GraphContext
 from graphs.graph import build_graph
 from graphs.testing import ScriptedChatModel
@@ -240,7 +240,7 @@ def test_looks_again_when_the_first_plan_does_not_answer(
     plan = {"steps": [{"tool": "broken", "file": "f1"}, {"tool": "asr", "file": "f2"}]}
     unanswered = {"answer": "The evidence does not show the model.", "citations": [], "answerable": False}
     answered = {"answer": "The model is KX-200.", "citations": ["s3"], "answerable": True}
-    graph, ctx, llm = make(reg, tmp_path, saver, [plan, unanswered, answered])
+    graph, ctx, _ = make(reg, tmp_path, saver, [plan, unanswered, answered])
     events: list[tuple[str, dict[str, Any]]] = []
     ctx.emit = lambda job, name, data: events.append((name, data))
     out = run(graph, ctx, {"job_id": "j2", "question": "Which model is it?", "files": files})

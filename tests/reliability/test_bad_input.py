@@ -156,7 +156,7 @@ def test_hostile_file_names_are_neutralised(server: Server, plate: Path) -> None
     # A name longer than a multipart header may be: the parser refuses the request as such.
     expect(submit(server, [("p" * 5000 + ".png", data)]), 400, "Invalid multipart", "file name of 5000 chars")
     # Names an HTTP client would escape, written raw into the multipart body.
-    for kind, raw, shown in [("non-UTF-8 file name", b"\xff\xfe\x9c.png", "ÿþ\x9c.png"),
+    for kind, raw, _shown in [("non-UTF-8 file name", b"\xff\xfe\x9c.png", "ÿþ\x9c.png"),
                              ("file name with NUL", b"plate\x00.png", "plate.png")]:
         body = (b"--b\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\nSerial?\r\n"
                 b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + raw + b"\"\r\n"

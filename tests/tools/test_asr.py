@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import tools.asr  # noqa: F401  registers the tool even when the package is not installed
+import tools.asr
 from tests.fixtures.audio import (
     JAPANESE_TEXT,
     MEMO_TEXT,

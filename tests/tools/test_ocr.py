@@ -123,7 +123,7 @@ def test_pdf_text_layer_is_read_exactly(
     assert (first["width"], first["height"]) == (round(595 * 300 / 72), round(842 * 300 / 72))
     serial = first["words"][0]
     assert serial["text"] == "SERIAL" and serial["line"] == 0
-    x0, y0, x1, y1 = serial["box"]  # drawn at x = 72 pt, baseline y = 770 pt from the bottom
+    x0, _y0, x1, y1 = serial["box"]  # drawn at x = 72 pt, baseline y = 770 pt from the bottom
     assert abs(x0 - 300) < 10 and abs(y1 - (842 - 770) * 300 / 72) < 10 and x1 > x0
 
 

@@ -131,7 +131,7 @@ def test_plugins_folder_and_broken_plugin(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     doc = json.loads(listed.stdout)
     assert "torque_reading" in [c["name"] for c in doc["tools"]]
-    (what, error), = [(k, v) for k, v in doc["load_errors"].items() if "broken.py" in k]
+    (_what, error), = [(k, v) for k, v in doc["load_errors"].items() if "broken.py" in k]
     assert "has no docstring. Add one" in error
     # The broken plugin is reported, and the service's tools still load.
     assert "ocr" in [c["name"] for c in doc["tools"]]

@@ -46,7 +46,7 @@ def test_schema_comes_from_signature_and_docstring(reg: Registry) -> None:
 
 
 def test_missing_docstring_is_refused_with_a_fix(reg: Registry) -> None:
-    with pytest.raises(ToolDefinitionError, match="no docstring. Add one"):
+    with pytest.raises(ToolDefinitionError, match=r"no docstring. Add one"):
 
         @tool(accepts=["image"], registry=reg)
         def nodoc(file: Path) -> str:
@@ -54,7 +54,7 @@ def test_missing_docstring_is_refused_with_a_fix(reg: Registry) -> None:
 
 
 def test_undocumented_argument_is_refused(reg: Registry) -> None:
-    with pytest.raises(ToolDefinitionError, match="argument 'depth' is not documented.*'depth: <what it means>'"):
+    with pytest.raises(ToolDefinitionError, match=r"argument 'depth' is not documented.*'depth: <what it means>'"):
 
         @tool(accepts=["image"], registry=reg)
         def partial(file: Path, depth: int = 2) -> str:
@@ -67,7 +67,7 @@ def test_undocumented_argument_is_refused(reg: Registry) -> None:
 
 
 def test_missing_return_type_is_refused(reg: Registry) -> None:
-    with pytest.raises(ToolDefinitionError, match="no return type. Annotate it"):
+    with pytest.raises(ToolDefinitionError, match=r"no return type. Annotate it"):
 
         @tool(accepts=["audio"], registry=reg)
         def noreturn(file: Path):  # type: ignore[no-untyped-def]
@@ -88,7 +88,7 @@ def test_duplicate_name_is_refused(reg: Registry) -> None:
         """
         return "1"
 
-    with pytest.raises(ToolDefinitionError, match="already registered by .*first.*pass name="):
+    with pytest.raises(ToolDefinitionError, match=r"already registered by .*first.*pass name="):
 
         @tool(accepts=["image"], registry=reg, name="dup")
         def second(file: Path) -> str:
