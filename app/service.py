@@ -78,9 +78,8 @@ class Service:
         if self.engine.queue.runs_jobs_here:  # otherwise the planner runs in `jimoku worker`
             steps["planner"] = self.engine.llm.load
         for spec in self.engine.registry:
-            hook = getattr(__import__(spec.func.__module__, fromlist=["_"]), "warm_up", None)
-            if callable(hook):
-                steps[spec.name] = functools.partial(hook, self.engine.tool_ctx)
+            if spec.warm_up is not None:  # declared on @tool
+                steps[spec.name] = functools.partial(spec.warm_up, self.engine.tool_ctx)
         for name, load in steps.items():
             started = time.perf_counter()
             try:

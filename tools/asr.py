@@ -93,7 +93,17 @@ class AsrResult(ToolResult):
     segments: list[Segment] = Field(default_factory=list)
 
 
-@tool(accepts=["audio"], produces="transcript", resource="cpu", max_concurrency=1, timeout=300, version="2")
+def warm_up(ctx: ToolContext) -> None:
+    """Load the configured backend's model now (converting it for openai-whisper, if needed),
+    so the first memo does not wait for it."""
+    if ctx.asr_backend == "openai":
+        _model(ctx)
+    else:
+        asr_faster.model(ctx)
+
+
+@tool(accepts=["audio"], produces="transcript", resource="cpu", max_concurrency=1, timeout=300, version="2",
+      warm_up=warm_up)
 def asr(file: Path, ctx: ToolContext, language: Literal["auto", "en", "ja"] = "auto") -> AsrResult:
     """Transcribe speech in voice memos and recordings: spoken serial numbers, machine names, instructions; English and Japanese.
 
@@ -216,15 +226,6 @@ def _load(ctx: ToolContext) -> Whisper:
     model = whisper.load_model(str(checkpoint), device="cpu")
     whisper_convert.apply_alignment_heads(model, whisper_convert.read_alignment_heads(checkpoint))
     return model.eval()
-
-
-def warm_up(ctx: ToolContext) -> None:
-    """Load the configured backend's model now (converting it for openai-whisper, if needed),
-    so the first memo does not wait for it."""
-    if ctx.asr_backend == "openai":
-        _model(ctx)
-    else:
-        asr_faster.model(ctx)
 
 
 def _set_threads(threads: int) -> None:

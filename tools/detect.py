@@ -96,9 +96,14 @@ def describe(ctx: ToolContext) -> str:
     )
 
 
+def warm_up(ctx: ToolContext) -> None:
+    """Load the model now (with its warm-up predict), so the first photo does not wait."""
+    _model(ctx)
+
+
 @tool(
     accepts=["image"], produces="detections", resource="cpu", max_concurrency=1, timeout=120, version="1",
-    describe=describe,
+    describe=describe, warm_up=warm_up,
 )
 def detect(
     file: Path,
@@ -176,11 +181,6 @@ def detect(
         detections=detections,
         counts=counts,
     )
-
-
-def warm_up(ctx: ToolContext) -> None:
-    """Load the model now (with its warm-up predict), so the first photo does not wait."""
-    _model(ctx)
 
 
 def _resolve_classes(requested: list[str] | None, loaded: _Loaded) -> list[str]:

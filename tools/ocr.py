@@ -64,8 +64,14 @@ _WORD = re.compile(r"\S+")
 Engine = Literal["auto", "rapid", "tesseract"]
 
 
+def warm_up(ctx: ToolContext) -> None:
+    """Load PP-OCR's models now, so the first photo does not wait for them."""
+    ocr_rapid.warm_up()
+
+
 @tool(
-    accepts=["image", "document"], produces="text", resource="cpu", max_concurrency=2, timeout=TIMEOUT_S, version="2"
+    accepts=["image", "document"], produces="text", resource="cpu", max_concurrency=2, timeout=TIMEOUT_S, version="2",
+    warm_up=warm_up,
 )
 def ocr(
     file: Path,
@@ -102,11 +108,6 @@ def ocr(
             f"file {file.name!r} is {kind.value}; OCR reads images and PDF documents"
         )
     return _result(pages, lang, notes)
-
-
-def warm_up(ctx: ToolContext) -> None:
-    """Load PP-OCR's models now, so the first photo does not wait for them."""
-    ocr_rapid.warm_up()
 
 
 # --- images -------------------------------------------------------------------------

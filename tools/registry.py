@@ -111,6 +111,8 @@ class ToolSpec:
     takes_context: bool
     produces: Produces = Produces.REPORT
     """What the result holds (see `Produces`)."""
+    warm_up: Callable[[ToolContext], None] | None = None
+    """Loads the tool's models ahead of the first call (the service runs it at start)."""
     describe: Callable[[ToolContext], str] | None = None
     """Optional hook giving the description for the configured model (e.g. its classes)."""
 
@@ -235,6 +237,7 @@ def tool(
     timeout: float = 120.0,
     version: str = "1",
     describe: Callable[[ToolContext], str] | None = None,
+    warm_up: Callable[[ToolContext], None] | None = None,
     registry: Registry | None = None,
 ) -> Any:
     """Register a function as a jimoku tool.
@@ -253,6 +256,8 @@ def tool(
         version: Bump when results change, so cached results are not reused.
         describe: Optional `f(ctx) -> str` giving the description for the configured model
             (a detector's classes depend on which model file is loaded).
+        warm_up: Optional `f(ctx)` that loads the tool's models, run when the service
+            starts (so the first job does not wait, and /readyz reports it).
         registry: Registry to add to (tests); the process-wide one by default.
     """
 
@@ -267,6 +272,7 @@ def tool(
             timeout=timeout,
             version=version,
             describe=describe,
+            warm_up=warm_up,
         )
         (registry or REGISTRY).add(spec)
         f.__jimoku_tool__ = spec  # type: ignore[attr-defined]
@@ -286,6 +292,7 @@ def build_spec(
     timeout: float,
     version: str,
     describe: Callable[[ToolContext], str] | None = None,
+    warm_up: Callable[[ToolContext], None] | None = None,
 ) -> ToolSpec:
     """Derive a `ToolSpec` from a function, refusing anything the planner could misuse."""
     where = f"{f.__module__}.{f.__qualname__}"
@@ -372,6 +379,7 @@ def build_spec(
         takes_context=CONTEXT_PARAM in params,
         produces=capability,
         describe=describe,
+        warm_up=warm_up,
     )
 
 

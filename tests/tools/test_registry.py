@@ -9,7 +9,7 @@ import pytest
 
 from tools.context import ToolContext
 from tools.errors import ToolDefinitionError, UnknownToolError
-from tools.registry import FileKind, Registry, TextResult, ToolResult, tool
+from tools.registry import FileKind, Produces, Registry, TextResult, ToolResult, tool
 from tools.runner import run_tool
 
 
@@ -181,3 +181,40 @@ def test_dynamic_description_hook(reg: Registry, tool_ctx: ToolContext) -> None:
     spec = reg.get("finder")
     assert spec.card()["description"] == "Finds things."
     assert spec.card(tool_ctx)["description"] == f"Finds classes of {tool_ctx.model_dir.name}"
+
+
+def test_a_tool_declares_what_it_produces_and_its_warm_up(reg: Registry) -> None:
+    loaded: list[str] = []
+
+    def load(ctx: ToolContext) -> None:
+        loaded.append("model")
+
+    @tool(accepts=["image"], produces="text", warm_up=load, registry=reg, name="reader")
+    def reader(file: Path) -> str:
+        """Read printed text.
+
+        Args:
+            file: The photo.
+        """
+        return "text"
+
+    spec = reg.get("reader")
+    assert spec.produces is Produces.TEXT and spec.card()["produces"] == "text"
+    assert [s.name for s in reg.producing(Produces.TEXT, FileKind.IMAGE)] == ["reader"]
+    assert reg.producing(Produces.TEXT, FileKind.AUDIO) == []
+    assert spec.warm_up is not None
+    spec.warm_up(ToolContext(model_dir=Path(".")))
+    assert loaded == ["model"]
+
+
+def test_unknown_capability_is_refused(reg: Registry) -> None:
+    with pytest.raises(ToolDefinitionError, match="unknown produces='pixels'"):
+
+        @tool(accepts=["image"], produces="pixels", registry=reg)
+        def painter(file: Path) -> str:
+            """Paint.
+
+            Args:
+                file: The photo.
+            """
+            return ""
