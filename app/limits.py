@@ -1,13 +1,20 @@
-"""Request limits: body size enforced while the body streams in, and a rate per key."""
+"""Request limits: body size enforced while the body streams in, form fields bounded while they
+are parsed, and a rate per key."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any
 
+from fastapi import HTTPException, Request, Response, status
+from fastapi._compat import field_annotation_is_sequence
+from fastapi.routing import APIRoute
 from starlette.responses import JSONResponse
+
+from app.settings import get_settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -65,6 +72,56 @@ class BodySizeLimit:
         response = JSONResponse({"detail": f"the request is over the {limit} limit; send smaller or fewer files"},
                                 status_code=413, headers={"Connection": "close"})
         await response(scope, receive, send)
+
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class BoundedForm(APIRoute):
+    """A route whose form is parsed with bounds before FastAPI reads it: at most `max_files` files,
+    `max_form_fields` text fields of `max_field_bytes` each (the parser stops at the first one
+    over, so a field bomb is never held in memory), and each single-valued field given once.
+
+    FastAPI parses the form with Starlette's defaults (1000 fields of 1 MB); parsing it here first
+    leaves the bounded result in `request._form`, which FastAPI's own `request.form()` returns."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        single = sorted(f.alias for f in self.dependant.body_params
+                        if not field_annotation_is_sequence(f.field_info.annotation))
+
+        async def bounded(request: Request) -> Response:
+            if request.headers.get("content-type", "").lower().startswith(_FORM_TYPES):
+                settings = get_settings()
+                try:
+                    form = await request.form(max_files=settings.max_files, max_fields=settings.max_form_fields,
+                                              max_part_size=settings.max_field_bytes)
+                except HTTPException as exc:
+                    raise _form_error(str(exc.detail)) from None
+                repeated = [name for name in single if len(form.getlist(name)) > 1]
+                if repeated:
+                    await form.close()
+                    raise HTTPException(status.HTTP_400_BAD_REQUEST, "; ".join(
+                        f"the field {name!r} was sent {len(form.getlist(name))} times; send it once"
+                        for name in repeated))
+            return await handler(request)
+
+        return bounded
+
+
+def _form_error(message: str) -> HTTPException:
+    """The multipart parser's refusal, said in this API's words."""
+    settings = get_settings()
+    if message.startswith("Too many files"):
+        return HTTPException(status.HTTP_400_BAD_REQUEST, f"too many files attached; the limit is {settings.max_files}")
+    if message.startswith("Too many fields"):
+        return HTTPException(status.HTTP_400_BAD_REQUEST,
+                             f"too many form fields; the limit is {settings.max_form_fields}")
+    if re.match(r"(Part|Field) exceeded maximum size", message):
+        return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                             f"a form field is over the {settings.max_field_bytes // 1024} kB limit "
+                             f"(a question may have up to {settings.max_question_chars} characters)")
+    return HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed form: {message}")
 
 
 class RateLimiter:

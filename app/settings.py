@@ -81,11 +81,17 @@ class Settings(BaseSettings):
     """Requests per API key per minute (a token bucket; bursts up to this many)."""
     max_files: int = 10
     max_question_chars: int = 4000
+    max_form_fields: int = 16
+    """Text fields in one multipart form (a job uses two); more is a 400, counted while parsing."""
+    max_field_bytes: int = 65_536
+    """Bytes of one text field (the question, a tool's args); more is a 413, before it is buffered."""
     max_attempts: int = 3
     """A job whose worker died this many times while running it is failed, not retried."""
     workers: int = 2
     """Jobs run at once in the service (tools keep their own limits inside)."""
     review_claim_minutes: int = 15
+    max_open_claims: int = 5
+    """Review claims one reviewer key may hold at once (a sixth is a 409 until one is decided or released)."""
     warm_up: bool = True
     """Load the planner and tools at start, so /readyz means ready to answer fast."""
     database_url: str | None = None

@@ -1,9 +1,10 @@
 """Make the gold set: fixture files whose right answers are known, and cases.json.
 
 Run from the repository root:  .venv/bin/python eval/make_cases.py
-Everything is generated here (Pillow nameplates and drawings, flite / espeak-ng memos,
-the people photos that ship inside Ultralytics), deterministically, so the set can be
-rebuilt bit for bit and nothing is downloaded. The files are committed under
+Everything is generated here (Pillow nameplates and drawings, photo-like plates from
+tests/fixtures/photos.py, flite / espeak-ng memos, the people photos that ship inside
+Ultralytics), deterministically, so the set can be rebuilt bit for bit and nothing is
+downloaded. The files are committed under
 eval/cases/files so `jimoku eval` needs no generator at run time.
 """
 
@@ -30,9 +31,13 @@ from tests.fixtures.images import (  # noqa: E402
     render_pdf_with_text_layer,
     render_scanned_pdf,
 )
+from tests.fixtures.photos import DEGRADATIONS, render_photo_plate  # noqa: E402
 
 CASES_DIR = ROOT / "eval" / "cases"
 FILES = CASES_DIR / "files"
+# The photo plates' seed: not 0 (tests/tools/test_ocr_photos.py) nor 1-2 (bench/perception.py's
+# default --seeds 3), so the gold set does not hold the images the OCR engines were chosen on.
+PHOTO_SEED = 3
 
 
 def spell(code: str) -> str:
@@ -85,6 +90,17 @@ def build(tmp: Path) -> list[dict[str, Any]]:
         name = f"plate_ja_{i}_{quality}.png"
         render_nameplate(FILES / name, [f"製造番号 {serial}", "定格 200V 50Hz"], font=NOTO_CJK, quality=quality)
         cases.append(case(f"plate-ja-{i}", "nameplate_ja", "この銘板の製造番号は何ですか？", [name], [["ocr", "f1"]], [serial]))
+
+    # Hard photo-like plates: one per degradation (rotated 8°, perspective, motion blur, small
+    # in a cluttered scene, uneven light), English and Japanese; a random serial code each.
+    questions = {"en": "What is the serial number on this plate?", "ja": "この銘板の製造番号は何ですか？"}
+    for lang, kind in (("en", "photo_plate"), ("ja", "photo_plate_ja")):
+        for degradation in DEGRADATIONS:
+            photo = render_photo_plate(tmp, lang, degradation, seed=PHOTO_SEED)
+            name = f"photo_plate_{lang}_{degradation}.jpg"
+            shutil.copyfile(photo.path, FILES / name)
+            cases.append(case(f"photo-plate-{lang}-{degradation.replace('_', '-')}", kind, questions[lang],
+                              [name], [["ocr", "f1"]], [photo.code]))
 
     # Drawings: title blocks with a part number, as a PDF with text and as a scan.
     for i, (part, scanned) in enumerate([("PN-2231-A", False), ("PN-4410-B", True), ("PN-5512-C", False),

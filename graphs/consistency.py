@@ -68,14 +68,14 @@ def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
                                       message=f"{label} differs: {a!r} in {step_a} vs {b!r} in {step_b}"))
     by_rating: dict[str, list[tuple[str, set[str]]]] = {}
     for src in srcs:
-        for rating, values in ratings(src.text).items():
-            by_rating.setdefault(rating, []).append((src.step, values))
+        for rating, stated in ratings(src.text).items():
+            by_rating.setdefault(rating, []).append((src.step, stated))
     for rating, entries in by_rating.items():
-        for i, (step_a, a) in enumerate(entries):
-            for step_b, b in entries[i + 1:]:
-                if not a & b:
-                    flags.append(Flag(kind="conflict", steps=[step_a, step_b],
-                                      message=f"{rating} differs: {sorted(a)} in {step_a} vs {sorted(b)} in {step_b}"))
+        for i, (step_a, set_a) in enumerate(entries):
+            for step_b, set_b in entries[i + 1:]:
+                if not set_a & set_b:
+                    flags.append(Flag(kind="conflict", steps=[step_a, step_b], message=(
+                        f"{rating} differs: {sorted(set_a)} in {step_a} vs {sorted(set_b)} in {step_b}")))
     return flags
 
 

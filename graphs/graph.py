@@ -70,6 +70,6 @@ builder.add_edge("auto_approve", "finalize")
 builder.add_edge("finalize", END)
 
 
-def build_graph(checkpointer: BaseCheckpointSaver) -> CompiledStateGraph:
+def build_graph(checkpointer: BaseCheckpointSaver) -> CompiledStateGraph[JobState, GraphContext, JobInput, JobState]:
     """The compiled job graph over `checkpointer`."""
     return builder.compile(checkpointer=checkpointer)

@@ -189,6 +189,7 @@ def normalise(raw_steps: Sequence[dict[str, Any]], files: Sequence[Attachment], 
         if name not in registry or file_id not in by_id:
             notes.append(f"dropped a step naming an unknown tool or file: {name} on {file_id}")
             continue
+        assert isinstance(name, str)  # the registry's names are strings
         spec = registry.get(name)
         if FileKind(by_id[file_id]["kind"]) not in spec.accepts:
             notes.append(f"dropped {name} on {file_id}: that tool does not read {by_id[file_id]['kind']} files")

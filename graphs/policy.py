@@ -14,11 +14,16 @@ person edits or rejects it, automation pauses for that case kind.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import Any
 
+import regex
 from pydantic import BaseModel, ConfigDict, Field
+
+PATTERN_SECONDS = 0.05
+"""Time one question pattern may take on one question (the `regex` engine stops it there)."""
+_PROBE_CHARS = 4000
+"""Length of the strings a pattern is tried on when it is written (the default `max_question_chars`)."""
 
 
 class Policy(BaseModel):
@@ -29,13 +34,41 @@ class Policy(BaseModel):
     auto_approve_min_confidence: float | None = Field(
         None, ge=0, le=1, description="Drafts at or above this confidence, with no flag, are approved by rule. None: never.")
     honour_job_auto_approve: bool = Field(
-        True, description="A job submitted with auto_approve=true and no flag is approved by rule.")
+        True, description="Master switch for jobs' own requests: False ignores every auto_approve=true.")
+    auto_approve_case_kinds: list[str] = Field(
+        default_factory=list, description="Case kinds (e.g. 'ocr', 'asr+ocr'; '*' for any) where a job submitted with "
+        "auto_approve=true and no flag is approved by rule. Empty (the default): a job's request counts nowhere.")
     always_review_tools: list[str] = Field(default_factory=list, description="Jobs using any of these tools always go to a person.")
     always_review_questions: list[str] = Field(
         default_factory=list, description="Regular expressions; a matching question always goes to a person.")
     audit_rate: float = Field(0.05, ge=0, le=1, description="Share of would-be-automatic jobs sent to a person anyway.")
     paused_case_kinds: dict[str, str] = Field(
         default_factory=dict, description="Case kind → why automation is paused for it (set by audit disagreements).")
+
+    def pattern_problems(self) -> list[str]:
+        """Why any of `always_review_questions` cannot be used: it does not compile, is over 500
+        characters, or takes over `PATTERN_SECONDS` on a long run of one character that it names
+        (catastrophic backtracking, e.g. `(a+)+$`). Checked when a policy is written, not when one
+        is read back, so a stored policy always loads."""
+        problems: list[str] = []
+        for pattern in self.always_review_questions:
+            if len(pattern) > 500:
+                problems.append(f"pattern {pattern[:40]!r}… is {len(pattern)} characters; the limit is 500")
+                continue
+            try:
+                compiled = regex.compile(pattern, regex.I)
+            except (regex.error, ValueError, OverflowError) as exc:
+                problems.append(f"pattern {pattern!r} is not a valid regular expression: {exc}")
+                continue
+            chars = sorted({c for c in pattern if c.isalnum() or c in " -_.:/#"} | {"a", "0", " "})[:24]
+            for c in chars:
+                try:
+                    compiled.search(c * _PROBE_CHARS + "\x01", timeout=PATTERN_SECONDS)
+                except TimeoutError:
+                    problems.append(f"pattern {pattern!r} takes over {PATTERN_SECONDS:g} s on a question of "
+                                    f"{_PROBE_CHARS} {c!r} characters (catastrophic backtracking); simplify it")
+                    break
+        return problems
 
 
 class Routing(BaseModel):
@@ -68,20 +101,30 @@ def route(policy: Policy, version: int, state: dict[str, Any]) -> Routing:
     if hit := sorted(used & set(policy.always_review_tools)):
         human.append(f"tools always reviewed: {', '.join(hit)}")
     for pattern in policy.always_review_questions:
-        if re.search(pattern, state.get("question", ""), re.I):
-            human.append(f"question matches {pattern!r}")
+        try:
+            if regex.search(pattern, state.get("question", ""), regex.I, timeout=PATTERN_SECONDS):
+                human.append(f"question matches {pattern!r}")
+        except TimeoutError:  # fail safe: a person looks
+            human.append(f"question pattern {pattern!r} took over {PATTERN_SECONDS:g} s")
+        except (regex.error, ValueError, OverflowError):  # stored before patterns were checked on write
+            human.append(f"question pattern {pattern!r} is not a valid regular expression")
     if kind in policy.paused_case_kinds:
         human.append(f"automation paused for {kind}: {policy.paused_case_kinds[kind]}")
     confidence = state.get("confidence") or 0.0
     threshold = policy.auto_approve_min_confidence
     allowed: list[str] = []
-    if policy.honour_job_auto_approve and state.get("auto_approve"):
-        allowed.append("the job asked for auto-approval")
+    refused = None  # a job's own request the policy does not honour for this kind of case
+    if state.get("auto_approve"):
+        if policy.honour_job_auto_approve and (kind in policy.auto_approve_case_kinds
+                                               or "*" in policy.auto_approve_case_kinds):
+            allowed.append(f"the job asked for auto-approval, allowed for {kind}")
+        else:
+            refused = f"the job asked for auto-approval; the policy does not allow it for {kind}"
     if threshold is not None and confidence >= threshold:
         allowed.append(f"confidence {confidence:.2f} ≥ {threshold:.2f}")
     if not allowed:
-        human.append("no rule allows automatic approval" if threshold is None
-                     else f"confidence {confidence:.2f} < {threshold:.2f}")
+        human.append(refused or ("no rule allows automatic approval" if threshold is None
+                                 else f"confidence {confidence:.2f} < {threshold:.2f}"))
     if human:
         return Routing(route="human", reasons=human, case_kind=kind, policy_version=version)
     if _in_sample(state.get("job_id", ""), policy.audit_rate):

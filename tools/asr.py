@@ -246,7 +246,7 @@ def _choose_language(detect: Callable[[], dict[str, float]], requested: str) -> 
         return requested, []
     probs = detect()
     chosen = max(SUPPORTED_LANGUAGES, key=lambda lang: probs.get(lang, 0.0))
-    top = max(probs, key=probs.get)
+    top = max(probs, key=probs.__getitem__)
     if top in SUPPORTED_LANGUAGES:
         return chosen, []
     from whisper.tokenizer import LANGUAGES as names

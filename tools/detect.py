@@ -80,7 +80,7 @@ def describe(ctx: ToolContext) -> str:
     loaded to read its classes. A model that cannot load is said so here, not raised, so
     listing tools still works.
     """
-    static = detect.__jimoku_tool__.description  # type: ignore[attr-defined]
+    static = detect.__jimoku_tool__.description
     if ctx.detector_model is None:
         return static
     try:

@@ -102,6 +102,7 @@ def _high_depth_to_rgb(im: Image.Image) -> Image.Image:
     # Pillow's own conversion clips values above 255, which turns a 16-bit image white.
     wide = im.convert("F")
     low, high = wide.getextrema()
+    assert isinstance(low, float) and isinstance(high, float)  # one band ("F"): a (min, max) of floats
     if im.mode in _SIXTEEN_BIT_MODES or high > 255:
         full = 65535.0 if im.mode in _SIXTEEN_BIT_MODES or high <= 65535 else float(high)
         wide = wide.point(lambda v: v * (255.0 / full))

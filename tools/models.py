@@ -146,7 +146,7 @@ def engine_licenses() -> list[tuple[Engine, str, str]]:
         except importlib.metadata.PackageNotFoundError:
             rows.append((engine, "not installed", "-"))
             continue
-        stated = meta.get("License-Expression") or next(iter((meta.get("License") or "").splitlines()), "")
+        stated = _header(meta, "License-Expression") or next(iter(_header(meta, "License").splitlines()), "")
         rows.append((engine, meta["Version"], stated or "-"))
     copyright_file = Path("/usr/share/doc/tesseract-ocr/copyright")
     try:
@@ -155,6 +155,12 @@ def engine_licenses() -> list[tuple[Engine, str, str]]:
     except OSError:
         rows.append((TESSERACT, "not installed", "-"))
     return rows
+
+
+def _header(meta: importlib.metadata.PackageMetadata, name: str) -> str:
+    """The first value of a metadata field, or "" (`PackageMetadata.get` is typed only from 3.12)."""
+    values = meta.get_all(name)
+    return values[0] if values else ""
 
 
 def declared_license(path: Path) -> str | None:

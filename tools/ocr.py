@@ -95,6 +95,7 @@ def ocr(
     """
     deadline = time.monotonic() + _BUDGET_S
     kind = sniff_kind(file)
+    notes: list[str]
     if kind is FileKind.IMAGE:
         image = load_image(file, ctx)
         try:
@@ -165,6 +166,7 @@ def _read_pdf(
                         raise ToolTimeoutError(f"OCR of {path.name!r} took too long") from None
                     notes.append(f"only {index} of the PDF's pages were read: out of time")
                     break
+            assert page is not None  # from the text layer, else read from the rendered page
             pages.append(page)
     finally:
         with PDFIUM_LOCK:

@@ -139,12 +139,17 @@ def read_page(image: Image.Image, page: int, deadline: float) -> OcrPage:
     Raises `OutOfTime` when there is less than a second left before `deadline` (a call
     cannot be stopped once started).
     """
+    from rapidocr.utils.output import RapidOCROutput
+
     if deadline - time.monotonic() < 1:
         raise OutOfTime
     out = engine()(image.convert("RGB"))
+    # With detection, classification and recognition all on (the defaults) RapidOCR returns
+    # the combined output; a single stage's output comes back only when a later stage failed.
+    assert isinstance(out, RapidOCROutput), f"RapidOCR returned only a {type(out).__name__}"
     lines: list[OcrLine] = []
     words: list[OcrWord] = []
-    if out.txts is not None and out.boxes is not None and len(out.txts):
+    if out.txts is not None and out.boxes is not None and out.scores is not None and len(out.txts):
         per_line = _words_per_line(out)
         for polygon, raw, score, raw_words in zip(out.boxes, out.txts, out.scores, per_line, strict=True):
             text = _clean(raw)

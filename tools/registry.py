@@ -359,7 +359,7 @@ def build_spec(
             "does not take; fix the 'Args:' section"
         )
 
-    args_model = create_model(  # type: ignore[call-overload]
+    args_model = create_model(
         f"{tool_name}_args",
         __config__=ConfigDict(extra="forbid"),
         **fields,

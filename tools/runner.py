@@ -96,14 +96,14 @@ def run_tool(
     if worker.is_alive():
         return failed("timeout", f"tool {spec.name!r} did not finish within {limit:g} s and was abandoned")
     if "error" in outcome:
-        exc = outcome["error"]
-        if isinstance(exc, ToolInputError):
-            return failed("input", str(exc))
-        if isinstance(exc, ToolTimeoutError):
-            return failed("timeout", str(exc))
-        if isinstance(exc, ModelNotAvailableError):
-            return failed("unavailable", str(exc))
-        return failed("crash", f"tool {spec.name!r} failed: {type(exc).__name__}: {exc}")
+        error = outcome["error"]
+        if isinstance(error, ToolInputError):
+            return failed("input", str(error))
+        if isinstance(error, ToolTimeoutError):
+            return failed("timeout", str(error))
+        if isinstance(error, ModelNotAvailableError):
+            return failed("unavailable", str(error))
+        return failed("crash", f"tool {spec.name!r} failed: {type(error).__name__}: {error}")
     result = outcome["result"]
     return ToolRun(
         tool=spec.name,

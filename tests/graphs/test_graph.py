@@ -23,6 +23,7 @@ from app.store.checkpointers import (
 from graphs.cache import MemoryResultCache
 from graphs.context import GraphContext
 from graphs.graph import build_graph
+from graphs.policy import Policy
 from graphs.testing import ScriptedChatModel
 from tools.context import ToolContext
 from tools.registry import Registry, ToolResult, tool
@@ -159,6 +160,8 @@ def test_auto_approve_without_flags(reg: Registry, tmp_path: Path, saver: BaseCh
     plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
     draft = {"answer": "Model KX-200.", "citations": ["s1"], "answerable": True}
     graph, ctx, _ = make(reg, tmp_path, saver, [plan, draft])
+    # A job's own request counts only for the case kinds the admin's policy lists (none by default).
+    ctx.policy = lambda: (Policy(auto_approve_case_kinds=["ocr"]), 1)
     out = run(graph, ctx, {"job_id": "j", "question": "Model?", "files": files[:1], "auto_approve": True})
     assert "__interrupt__" not in out
     assert out["status"] == "approved" and out["review"]["decision"] == "auto_approve"

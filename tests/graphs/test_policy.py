@@ -35,9 +35,32 @@ def test_threshold_tools_questions_and_pauses() -> None:
     assert route(p, 1, job(tools=("asr", "ocr"))).reasons == ["tools always reviewed: asr"]
     assert route(p, 1, job(question="Is the safety cover on?")).route == "human"
     assert route(p, 1, job(tools=("detect",))).reasons == ["automation paused for detect: audit disagreed"]
-    # A job's own auto_approve request counts as a rule when the policy honours it.
-    assert route(Policy(audit_rate=0.0), 1, job(confidence=0.1, auto=True)).route == "auto"
-    assert route(Policy(audit_rate=0.0, honour_job_auto_approve=False), 1, job(auto=True)).route == "human"
+    # A job's own auto_approve request counts only for the case kinds the admin lists: none by
+    # default (issue 18: it was honoured everywhere); `honour_job_auto_approve` stays the master switch.
+    assert route(Policy(audit_rate=0.0), 1, job(confidence=0.1, auto=True)).reasons == [
+        "the job asked for auto-approval; the policy does not allow it for ocr"]
+    ocr_only = Policy(audit_rate=0.0, auto_approve_case_kinds=["ocr"])
+    assert route(ocr_only, 1, job(confidence=0.1, auto=True)).route == "auto"
+    assert route(ocr_only, 1, job(auto=True, tools=("detect",))).route == "human"
+    assert route(ocr_only, 1, job(auto=True, tools=("asr", "ocr"))).route == "human"
+    assert route(Policy(audit_rate=0.0, auto_approve_case_kinds=["*"]), 1, job(auto=True, tools=("detect",))).route == "auto"
+    off = Policy(audit_rate=0.0, auto_approve_case_kinds=["*"], honour_job_auto_approve=False)
+    assert route(off, 1, job(auto=True)).route == "human"
+    # The threshold rule is not blocked by a refused request.
+    assert route(Policy(audit_rate=0.0, auto_approve_min_confidence=0.9), 1, job(auto=True)).route == "auto"
+
+
+def test_question_patterns_are_checked_and_bounded() -> None:
+    bad = Policy(always_review_questions=["serial(", r"(a+)+$", r"\bsafety\b"])
+    problems = bad.pattern_problems()
+    assert len(problems) == 2 and "not a valid regular expression" in problems[0]
+    assert "catastrophic backtracking" in problems[1]
+    assert Policy(always_review_questions=[r"\bsafety\b", "serial|model"]).pattern_problems() == []
+    # A pattern stored before the check (or one that backtracks) sends the job to a person, in bounded time.
+    r = route(bad, 1, job(question="a" * 4000 + "!", confidence=1.0))
+    assert r.route == "human"
+    assert "question pattern 'serial(' is not a valid regular expression" in r.reasons
+    assert "question pattern '(a+)+$' took over 0.05 s" in r.reasons
 
 
 def test_audit_sample_is_stable_and_near_its_rate() -> None:

@@ -17,13 +17,14 @@ from app.api.deps import EngineDep, ServiceDep, SettingsDep, Submitter
 from app.api.models import JobCreated, JobPublic, JobsPublic, JobStatus, JobSummary
 from app.auth import Principal, Role
 from app.errors import JobRejected
+from app.limits import BoundedForm
 from app.service import Service
 from app.store.event_log import TERMINAL
 from app.store.jobs import JobRow
 from app.uploads import disk_error, safe_name, save_upload
 from graphs.contract import FINAL_STATUSES
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=BoundedForm)
 _POLL = 0.5
 _RECHECK_KEY = 2.0
 """Seconds between checks, inside an open stream, that its key is still active and still may see
@@ -71,7 +72,7 @@ def list_jobs(
     status_: Annotated[JobStatus | None, Query(alias="status", description="Only jobs in this state.")] = None,
     since: Annotated[datetime | None, Query(description="Only jobs created at or after this time (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> JobsPublic:
     """List jobs, oldest first, with filters and pagination: a submitter key lists only the jobs it
     submitted; reviewer and admin keys list all."""

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import Admin, EngineDep, Reviewer
@@ -23,9 +23,13 @@ def get_policy(engine: EngineDep, _: Reviewer) -> dict[str, Any]:
     return {"version": version, "policy": policy.model_dump()}
 
 
-@router.put("/policy")
+@router.put("/policy", responses={422: {"description": "A question pattern does not compile or backtracks "
+                                                     "catastrophically; the reason says which"}})
 def put_policy(body: Policy, engine: EngineDep, admin: Admin, reason: str | None = None) -> dict[str, Any]:
-    """Replace the policy (a new version; earlier ones stay in the history)."""
+    """Replace the policy (a new version; earlier ones stay in the history). Question patterns are
+    checked first: one that does not compile, or takes too long on a long question, is a 422."""
+    if problems := body.pattern_problems():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "; ".join(problems))
     version = engine.policies.put(body, changed_by=admin.name, reason=reason)
     return {"version": version, "policy": body.model_dump()}
 

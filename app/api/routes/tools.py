@@ -9,12 +9,13 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import RegistryDep, SettingsDep, Submitter, ToolContextDep
+from app.limits import BoundedForm
 from app.uploads import save_upload
 from tools.errors import ToolInputError, UnknownToolError
 from tools.files import sniff_kind
 from tools.runner import ToolRun, run_tool
 
-router = APIRouter(prefix="/v1/tools", tags=["tools"])
+router = APIRouter(prefix="/v1/tools", tags=["tools"], route_class=BoundedForm)
 
 
 @router.get("")

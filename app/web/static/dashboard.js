@@ -225,7 +225,8 @@ function renderFlags(flags, decided) {
 function renderPolicy({ version, policy }) {
   $("policy-version").textContent = version ? `version ${version}` : "built-in default";
   const threshold = policy.auto_approve_min_confidence;
-  const honour = policy.honour_job_auto_approve;
+  const kinds = policy.auto_approve_case_kinds ?? [];
+  const honour = policy.honour_job_auto_approve && kinds.length > 0;
   const none = el("span", { class: "muted" }, "none");
   const codes = (items) => (items.length ? items.map((t) => el("code", { class: "tag" }, t)) : none.cloneNode(true));
   const paused = Object.entries(policy.paused_case_kinds);
@@ -234,7 +235,9 @@ function renderPolicy({ version, policy }) {
       ? [el("span", { id: "policy-threshold", class: "off" }, "off — every draft goes to a person"),
         honour ? el("div", { class: "muted small" }, "except unflagged jobs sent with auto_approve") : null]
       : el("span", { id: "policy-threshold" }, el("strong", {}, `≥ ${threshold.toFixed(2)}`), " confidence, with no flag")],
-    ["auto_approve jobs", honour ? "approved by rule when unflagged" : "ignored: they go to a person"],
+    ["auto_approve jobs", honour
+      ? ["approved by rule when unflagged, for ", ...codes(kinds)]
+      : "ignored: they go to a person"],
     ["Audit sample", el("span", { id: "policy-audit-rate" }, `${pct1(policy.audit_rate)} of would-be-automatic drafts`)],
     ["Tools always reviewed", codes(policy.always_review_tools)],
     ["Questions always reviewed", codes(policy.always_review_questions)],
