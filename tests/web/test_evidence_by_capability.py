@@ -415,3 +415,28 @@ def test_one_round_and_no_produces_anywhere_still_reads(page_server: Server, ser
     expect(served.locator(".reading.report")).to_have_count(5)
     expect(served.locator(".box")).to_have_count(0)
     expect(served.locator('article[data-file-id="f1"] .reading.report')).to_have_text("s1 ocr SERIAL NO. AX-4471-B …")
+
+
+def test_a_cited_line_of_a_long_document_is_one_click_away(page_server: Server, served: Page) -> None:
+    """The draft cites "s1:p27:l4" in a 30-page reading; its chip scrolls to that very line."""
+    doc = json.loads(json.dumps(JOB))
+    pages = [{"page": p, "source": "text_layer", "engine": "text_layer", "width": 600, "height": 800, "words": [],
+              "lines": [{"text": f"Section {p}.{i}: handling notes", "confidence": 1.0, "box": None}
+                        for i in range(1, 41)]} for p in range(1, 31)]
+    pages[26]["lines"][3]["text"] = "Operating temperature range: 10 °C to 50 °C"
+    long_step = step("s1", "spec_reader", "text", "f1", {"summary": "Read 1200 lines from 30 pages", "confidence": 1.0,
+                                                         "text": "…", "lang": "eng", "pages": pages})
+    doc["steps"] = [long_step]
+    doc["plan"] = [doc["plan"][0] | {"tool": "spec_reader"}]
+    doc["files"] = FILES[:1]
+    doc["citations"], doc["cited_lines"] = ["s1"], ["s1:p27:l4"]
+    doc["draft_answer"] = "The operating temperature range is 10 °C to 50 °C."
+    served.route("**/v1/jobs/cap-1", lambda route: route.fulfill(content_type="application/json", body=json.dumps(doc)))
+    sign_in(served, "a key the served API accepts", f"{page_server.url}/review#cap-1")
+    chip = served.locator("#citations .chip.line-ref")
+    expect(chip).to_have_text("s1 p27 l4")
+    chip.click()
+    line = served.locator('[data-ref="s1:p27:l4"]')
+    expect(line).to_contain_text("Operating temperature range: 10 °C to 50 °C")
+    expect(line).to_have_class(re.compile(r"\bhot\b"))
+    expect(line).to_be_in_viewport()

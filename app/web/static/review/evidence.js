@@ -136,8 +136,10 @@ function showText(media, step, label) {
     const list = el("ol", { class: "ocr-text" });
     lines.forEach((l, i) => {
       const hot = (on) => lineEls[i]?.classList.toggle("hot", on);
+      // The draft cites lines of long evidence as "s1:p27:l4" (graphs/retrieval.py).
+      const ref = `${step.step}:p${page.page ?? 1}:l${i + 1}`;
       list.append(markSuspicious(media, l.text,
-        el("li", { class: l.confidence < WEAK ? "weak" : "", onmouseenter: () => hot(true), onmouseleave: () => hot(false) },
+        el("li", { class: l.confidence < WEAK ? "weak" : "", data: { ref }, onmouseenter: () => hot(true), onmouseleave: () => hot(false) },
           el("span", { class: "text" }, l.text), el("span", { class: "c" }, num(l.confidence)))));
     });
     if (!lines.length) list.append(el("li", { class: "muted" }, "no text found"));
@@ -196,7 +198,7 @@ function showTranscript(media, step, label) {
   const segs = r.segments ?? [];
   const list = el("ol", { class: "segments" });
   const items = segs.map((s) => {
-    const item = el("li", { class: s.confidence < WEAK ? "weak" : "" },
+    const item = el("li", { class: s.confidence < WEAK ? "weak" : "", data: { ref: `${step.step}:t${segs.indexOf(s) + 1}` } },
       el("button", {
         type: "button", class: "seg-time", title: audio ? "play from here" : "", disabled: !audio,
         onclick: () => {

@@ -8,7 +8,7 @@ import { updateButtons } from "./decision.js";
 import { renderFile } from "./evidence.js";
 import { nextInQueue, renderQueue } from "./queue.js";
 import { age, level, releaseBlobs, showNote, state } from "./state.js";
-import { renderSteps, roundsOf, stepChip } from "./steps.js";
+import { lineChip, renderSteps, roundsOf, stepChip } from "./steps.js";
 
 export async function openJob(jobId) {
   const token = ++state.token;
@@ -79,7 +79,9 @@ function renderJob(job, token) {
     ...((job.facts ?? []).length ? job.facts.map((f) => el("li", {}, f)) : [el("li", { class: "muted" }, "none")]),
   );
   const cites = job.citations ?? [];
-  $("citations").replaceChildren(...(cites.length ? ["cites ", ...cites.map((s) => stepChip(s))] : ["cites no step"]));
+  const lines = job.cited_lines ?? [];
+  $("citations").replaceChildren(...(cites.length ? ["cites ", ...cites.map((s) => stepChip(s)), ...lines.map((r) => lineChip(r))]
+    : ["cites no step"]));
 
   $("answer").value = job.draft_answer ?? "";
   $("comment").value = "";

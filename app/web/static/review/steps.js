@@ -71,6 +71,25 @@ function renderStep(plan, run, fileName) {
 }
 
 /** A small button naming a step; it opens that step's details and scrolls to it. */
+/** A chip for a cited line of long evidence ("s1:p27:l4"): open its step, scroll to the line. */
+export function lineChip(ref) {
+  const [stepId, ...where] = ref.split(":");
+  return el("button", {
+    type: "button",
+    class: "chip line-ref",
+    title: "show the cited line",
+    onclick: () => {
+      const d = state.stepEls.get(stepId);
+      if (d) d.open = true;
+      const line = document.querySelector(`[data-ref="${CSS.escape(ref)}"]`);
+      if (!line) return;
+      line.scrollIntoView({ behavior: "smooth", block: "center" });
+      line.classList.add("hot");
+      setTimeout(() => line.classList.remove("hot"), 1500);
+    },
+  }, `${stepId} ${where.join(" ")}`);
+}
+
 export function stepChip(stepId) {
   return el("button", {
     type: "button",
