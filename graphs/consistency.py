@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from graphs.evidence import (
     count_in_question,
+    counted_aloud,
     detected,
     labelled_values,
     norm_code,
@@ -80,17 +81,23 @@ def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
 
 
 def count_mismatch(question: str, steps: Sequence[StepResult]) -> list[Flag]:
-    """The question states a number of people; the detector counted another."""
-    stated = count_in_question(question)
+    """The question, or a memo, states a number of people; the detector counted another."""
     counts = people_counts(steps)
-    if stated is None or counts is None:
+    if counts is None:
         return []
     seen = sum(counts.values())
-    if seen == stated:
-        return []
     detect_steps = [s["step"] for s in steps if detected(s)]
-    return [Flag(kind="count_mismatch", steps=detect_steps,
-                 message=f"the question says {stated} people; the detector found {seen}")]
+    stated = count_in_question(question)
+    if stated is not None:
+        return [] if seen == stated else [Flag(kind="count_mismatch", steps=detect_steps,
+                                               message=f"the question says {stated} people; the detector found {seen}")]
+    flags = []
+    for src in sources(steps):
+        heard_count = counted_aloud(src.text) if src.produces == Produces.TRANSCRIPT else None
+        if heard_count is not None and heard_count != seen:
+            flags.append(Flag(kind="count_mismatch", steps=[src.step, *detect_steps], message=(
+                f"the memo in {src.step} counts {heard_count}; the detector found {seen}")))
+    return flags
 
 
 def tool_flags(steps: Sequence[StepResult], low: float) -> list[Flag]:

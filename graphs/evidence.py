@@ -209,6 +209,21 @@ def count_in_question(question: str) -> int | None:
     return int(word) if word.isdigit() else int(_words_to_number([word]))
 
 
+def counted_aloud(transcript: str) -> int | None:
+    """A count a speaker says: "one, two, three" (1, 2, 3 … in order → 3) or "three people".
+
+    `transcript` is already normalised (`spoken_to_text`), so number words are digits.
+    """
+    stated = count_in_question(transcript)
+    if stated is not None:
+        return stated
+    numbers = [int(n) for n in re.findall(r"(?<!\d)(?<!\d\.)\d{1,2}(?!\d|\.\d)", transcript)]
+    # A counting run: 1, 2, 3, … with nothing else numeric said.
+    if len(numbers) >= 2 and numbers == list(range(1, len(numbers) + 1)):
+        return numbers[-1]
+    return None
+
+
 def people_counts(steps: Sequence[StepResult]) -> dict[str, int] | None:
     """Per-class counts summed over successful detector steps, or None if none ran."""
     total: dict[str, int] = {}

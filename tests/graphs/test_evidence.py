@@ -141,3 +141,13 @@ def test_a_plugin_transcript_gets_the_heard_vs_read_checks_of_the_builtin() -> N
     # The same near miss between two readers is a plain conflict (nothing was heard).
     (flag,) = conflicts([plate, step("s2", "plate_reader", produces="text", text="SERIAL NO. AX-4477-B")])
     assert flag["kind"] == "conflict"
+
+
+def test_a_memo_that_counts_aloud_is_compared_with_the_detector() -> None:
+    memo = step("s1", "asr", text="One, two, three.")
+    two = step("s2", "detect", counts={"Normal": 2})
+    (flag,) = count_mismatch("Does the photo show as many people as the memo counts?", [memo, two])
+    assert flag["kind"] == "count_mismatch" and "counts 3" in flag["message"]
+    assert count_mismatch("Same number?", [memo, step("s2", "detect", counts={"Normal": 3})]) == []
+    # A memo that says numbers without counting states no count.
+    assert count_mismatch("Same?", [step("s1", "asr", text="Press 4 runs at 200 volts."), two]) == []
