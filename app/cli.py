@@ -172,9 +172,15 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
     """Revoke a key."""
+    from app.errors import Conflict
     from app.store.keys import KeyStore
 
-    if not KeyStore(database_for(_settings())).revoke(key_id):
+    try:
+        revoked = KeyStore(database_for(_settings())).revoke(key_id)
+    except Conflict as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not revoked:
         typer.echo(f"error: no active key {key_id}", err=True)
         raise typer.Exit(1)
 
@@ -187,15 +193,22 @@ def serve(
     """Start the HTTP service."""
     import uvicorn
 
+    from app.logs import uvicorn_log_config
     from app.store.keys import KeyStore, ensure_admin_key
+    from app.store.stores import private_data_dir
 
     settings = _settings()
+    private_data_dir(settings.data_dir)
     key_file = settings.data_dir / "admin.key"
-    key = ensure_admin_key(KeyStore(database_for(settings)), key_file)
-    if key is not None:
-        # Printed to the terminal once, never logged; it is also kept (mode 0600) in key_file.
-        typer.echo(f"First start: an admin API key was created and saved to {key_file}:\n{key}")
-    uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port, log_level="info")
+    store = KeyStore(database_for(settings))
+    if ensure_admin_key(store, key_file) is not None:
+        # Only where it is: stdout is the log under any supervisor, and the key never goes there.
+        typer.echo(f"First start: an admin API key was created and saved to {key_file} (mode 0600); "
+                   f"read it from there: ADMIN=$(cat {key_file})")
+    elif not store.has_active_admin():
+        typer.echo("warning: no admin key is active; make one with `jimoku keys create --role admin`", err=True)
+    uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port, log_level="info",
+                log_config=uvicorn_log_config())
 
 
 def main() -> None:

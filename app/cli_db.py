@@ -52,6 +52,9 @@ def worker(
         typer.echo("error: `jimoku worker` needs JIMOKU_DATABASE_URL (a postgresql:// URL); on one machine "
                    "`jimoku serve` runs jobs itself", err=True)
         raise typer.Exit(2)
+    from app.store.stores import private_data_dir
+
+    private_data_dir(settings.data_dir)
     logging.getLogger("app").setLevel(logging.INFO)
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     app = make_app(settings.database_url)

@@ -16,6 +16,7 @@ from app.jobqueue import JobQueue
 from app.settings import Settings
 from app.store.artifacts import ArtifactStore
 from app.store.jobs import JobRow, JobStore
+from app.uploads import as_uploaded
 from graphs.context import EventSink
 from graphs.contract import Event
 from graphs.state import Attachment
@@ -49,7 +50,7 @@ class Intake:
                 kind = sniff_kind(path)
                 validate_file(path, kind, self.tool_ctx)
             except ToolInputError as exc:
-                raise JobRejected(f"file {i} ({name}): {exc}") from None
+                raise JobRejected(f"file {i} ({name}): {as_uploaded(str(exc), path, name)}") from None
             sha, _ = self.artifacts.put(path)
             attachments.append(Attachment(id=f"f{i}", name=name, kind=kind.value, sha256=sha))
         job = self.jobs.create(question, attachments, auto_approve, submitted_by, submitter_key)

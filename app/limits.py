@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import HTTPException, Request, Response, status
 from fastapi._compat import field_annotation_is_sequence
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from app.settings import get_settings
@@ -96,7 +97,7 @@ class BoundedForm(APIRoute):
                 try:
                     form = await request.form(max_files=settings.max_files, max_fields=settings.max_form_fields,
                                               max_part_size=settings.max_field_bytes)
-                except HTTPException as exc:
+                except StarletteHTTPException as exc:  # the parser's refusal (FastAPI's is a subclass)
                     raise _form_error(str(exc.detail)) from None
                 repeated = [name for name in single if len(form.getlist(name)) > 1]
                 if repeated:

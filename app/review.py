@@ -47,13 +47,13 @@ class Reviews:
         self.document = document
         self.apply_wait_seconds = apply_wait_seconds
 
-    def decide(self, job_id: str, decision: Decision | dict[str, Any]) -> JobRow:
-        """Record a reviewer's decision (once: a second is a `Conflict`), have it applied, and
-        return the job once it is (or as it stands after the wait; it will be applied)."""
+    def decide(self, job_id: str, decision: Decision | dict[str, Any], *, reviewer_key: str | None = None) -> JobRow:
+        """Record a reviewer's decision (once: a second is a `Conflict`) with the key id that made it,
+        have it applied, and return the job once it is (or as it stands after the wait; it will be applied)."""
         valid = as_decision(decision)
         if valid.at is None:
             valid = valid.model_copy(update={"at": now()})
-        self.jobs.record_decision(job_id, valid.model_dump(exclude_none=True))
+        self.jobs.record_decision(job_id, valid.model_dump(exclude_none=True), reviewer_key=reviewer_key)
         self.queue.defer_decision(job_id)
         deadline = time.monotonic() + self.apply_wait_seconds
         while (job := self.jobs.get(job_id)).status == "awaiting_review" and time.monotonic() < deadline:

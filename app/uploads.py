@@ -42,6 +42,11 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
     return path
 
 
+def as_uploaded(message: str, path: Path, name: str) -> str:
+    """`message` about the temp file `path`, naming the uploaded file `name` instead."""
+    return message.replace(str(path), name).replace(path.name, name)
+
+
 def safe_name(filename: str | None) -> str:
     """A display name from the client's file name: no path, no control characters, bounded."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]

@@ -31,7 +31,7 @@ from tests.fixtures.images import (  # noqa: E402
     render_pdf_with_text_layer,
     render_scanned_pdf,
 )
-from tests.fixtures.photos import DEGRADATIONS, render_photo_plate  # noqa: E402
+from tests.fixtures.photos import DEGRADATIONS, Lang, render_photo_plate  # noqa: E402
 
 CASES_DIR = ROOT / "eval" / "cases"
 FILES = CASES_DIR / "files"
@@ -94,7 +94,8 @@ def build(tmp: Path) -> list[dict[str, Any]]:
     # Hard photo-like plates: one per degradation (rotated 8°, perspective, motion blur, small
     # in a cluttered scene, uneven light), English and Japanese; a random serial code each.
     questions = {"en": "What is the serial number on this plate?", "ja": "この銘板の製造番号は何ですか？"}
-    for lang, kind in (("en", "photo_plate"), ("ja", "photo_plate_ja")):
+    photo_kinds: tuple[tuple[Lang, str], ...] = (("en", "photo_plate"), ("ja", "photo_plate_ja"))
+    for lang, kind in photo_kinds:
         for degradation in DEGRADATIONS:
             photo = render_photo_plate(tmp, lang, degradation, seed=PHOTO_SEED)
             name = f"photo_plate_{lang}_{degradation}.jpg"

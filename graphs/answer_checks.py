@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from graphs.evidence import codes, detected, labelled_values_all, norm_code, ratings, sources
+from graphs.injection import without_instructions
 from graphs.prompts import NOT_SHOWN
 from graphs.state import Flag, StepResult
 
@@ -49,10 +50,11 @@ def field_values(field: str, steps: Sequence[StepResult]) -> dict[str, list[str]
     """Values the evidence gives for `field`, per step id."""
     out: dict[str, list[str]] = {}
     for src in sources(steps):
+        text = without_instructions(src.text)
         if field in _RATING_FIELDS:
-            values = sorted(ratings(src.text).get(field, set()))
+            values = sorted(ratings(text).get(field, set()))
         else:
-            values = labelled_values_all(src.text).get(field, [])
+            values = labelled_values_all(text).get(field, [])
         if values:
             out[src.step] = values
     return out

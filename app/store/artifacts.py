@@ -45,7 +45,7 @@ class ArtifactStore:
         row = self.db.one("SELECT data FROM artifacts WHERE sha256 = ?", (sha256,))
         if row is None:
             raise FileNotFoundError(f"no artifact {sha256}")
-        with atomic_path(target) as tmp:
+        with atomic_path(target, mode=0o600) as tmp:
             tmp.write_bytes(bytes(row[0]))
         return target
 
@@ -58,7 +58,7 @@ class ArtifactStore:
         sha = digest.hexdigest()
         target = self.path_for(sha)
         if not target.exists():
-            with atomic_path(target) as tmp:
+            with atomic_path(target, mode=0o600) as tmp:
                 shutil.copyfile(source, tmp)
         if self.db is not None and self.db.one("SELECT 1 FROM artifacts WHERE sha256 = ?", (sha,)) is None:
             data = target.read_bytes()

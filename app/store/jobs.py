@@ -135,36 +135,75 @@ class JobStore:
 
     # --- review claims and decisions ---------------------------------------------------
 
-    def claim_review(self, job_id: str, reviewer: str, minutes: int = 15) -> JobRow:
-        """Hold a job awaiting review for `reviewer`; Conflict if another holds it."""
+    def claim_review(self, job_id: str, reviewer: str, minutes: int = 15, *, key_id: str | None = None,
+                     max_open: int | None = None) -> JobRow:
+        """Hold a job awaiting review for the reviewer key `key_id` (shown as `reviewer`, its name):
+        claims belong to keys, so two keys of one name do not share one. Conflict when another key
+        holds it, or when this key already holds `max_open` other open claims. Without a key (the
+        CLI, tests) the claim is held by the name."""
         at = now()
         until = (datetime.fromisoformat(at) + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+        holder = _holder(key_id, reviewer)
         changed = self.db.write(
-            "UPDATE jobs SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'awaiting_review' "
-            "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)",
-            (reviewer, until, job_id, reviewer, at),
+            "UPDATE jobs SET claimed_by = ?, claimed_key = ?, claimed_until = ? WHERE id = ? "
+            "AND status = 'awaiting_review' AND (claimed_until IS NULL OR claimed_until < ? OR claimed_key = ?) "
+            "AND (SELECT COUNT(*) FROM jobs AS other WHERE other.claimed_key = ? AND other.id <> ? "
+            "AND other.status = 'awaiting_review' AND other.claimed_until >= ?) < ?",
+            (reviewer, holder, until, job_id, at, holder, holder, job_id, at,
+             max_open if max_open is not None else 2**31),
         )
         job = self.get(job_id)
         if not changed:
             if job.status != "awaiting_review":
                 raise Conflict(f"job {job_id} is {job.status}, not awaiting review")
-            raise Conflict(f"job {job_id} is claimed by {job.claimed_by} until {job.claimed_until}")
+            if self._claim_holder(job_id, at) not in (None, holder):
+                raise Conflict(self._claimed_message(job))
+            raise Conflict(f"this key already holds {max_open} open review claims (the limit); decide or "
+                           "release one first")
         return job
 
-    def record_decision(self, job_id: str, decision: dict[str, Any]) -> None:
-        """Write the decision once; a second one (even at the same instant) is a Conflict."""
+    def release_claim(self, job_id: str) -> bool:
+        """Let go of the claim on a job (an admin, or its holder); False when none was held. KeyError
+        when there is no such job."""
+        self.get(job_id)
+        return self.db.write("UPDATE jobs SET claimed_by = NULL, claimed_key = NULL, claimed_until = NULL "
+                             "WHERE id = ? AND claimed_until IS NOT NULL", (job_id,)) > 0
+
+    def claim_holder(self, job_id: str) -> str | None:
+        """The key id (or `name:<name>` without a key) holding an unexpired claim on the job, or None."""
+        return self._claim_holder(job_id, now())
+
+    def _claim_holder(self, job_id: str, at: str) -> str | None:
+        row = self.db.one("SELECT claimed_key, claimed_by, claimed_until FROM jobs WHERE id = ?", (job_id,))
+        if row is None or not row[2] or row[2] < at:
+            return None
+        return row[0] or (_holder(None, row[1]) if row[1] else None)  # a claim from before key ids: its name
+
+    def _claimed_message(self, job: JobRow) -> str:
+        key = self._claim_holder(job.id, now())
+        shown = f"{job.claimed_by} (key {key})" if key and not key.startswith("name:") else job.claimed_by
+        return f"job {job.id} is claimed by {shown} until {job.claimed_until}"
+
+    def record_decision(self, job_id: str, decision: dict[str, Any], *, reviewer_key: str | None = None) -> None:
+        """Write the decision once, with the reviewer's key id; a second one (even at the same
+        instant) is a Conflict, and so is one while another key holds the claim."""
         job = self.get(job_id)
         at = now()
         if job.status != "awaiting_review":
             raise Conflict(f"job {job_id} is {job.status}, not awaiting review")
-        reviewer = decision.get("reviewer")
-        if job.claimed_by and job.claimed_by != reviewer and (job.claimed_until or "") > at:
-            raise Conflict(f"job {job_id} is claimed by {job.claimed_by} until {job.claimed_until}")
+        holder = self._claim_holder(job_id, at)
+        if holder is not None and holder != _holder(reviewer_key, decision.get("reviewer")):
+            raise Conflict(self._claimed_message(job))
         try:
-            self.db.write("INSERT INTO decisions (job_id, decision, recorded_at) VALUES (?, ?, ?)",
-                        (job_id, json.dumps(decision, ensure_ascii=False), at))
+            self.db.write("INSERT INTO decisions (job_id, decision, recorded_at, reviewer_key) VALUES (?, ?, ?, ?)",
+                        (job_id, json.dumps(decision, ensure_ascii=False), at, reviewer_key))
         except self.db.integrity_error:
             raise Conflict(f"job {job_id} has already been decided") from None
+
+    def decision_key(self, job_id: str) -> str | None:
+        """The key id that recorded the decision on a job (None: none, or made without a key)."""
+        row = self.db.one("SELECT reviewer_key FROM decisions WHERE job_id = ?", (job_id,))
+        return row[0] if row else None
 
     def mark_applied(self, job_id: str) -> None:
         """The recorded decision has been applied to the graph."""
@@ -179,6 +218,11 @@ class JobStore:
         """Decisions recorded but not applied (the process died in between)."""
         rows = self.db.all("SELECT job_id, decision, applied FROM decisions WHERE applied = 0 ORDER BY recorded_at")
         return [DecisionRow(r[0], json.loads(r[1]), bool(r[2])) for r in rows]
+
+
+def _holder(key_id: str | None, name: str | None) -> str:
+    """Who holds a claim: the key id, or (without a key: the CLI, tests) the name, marked as such."""
+    return key_id if key_id else f"name:{name}"
 
 
 def _filters(status: str | None, since: str | None, submitter_key: str | None = None) -> tuple[str, tuple[Any, ...]]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 from pathlib import Path
 
 from app.auth import Principal, Role
+from app.errors import Conflict
 from app.store.db import Database
 from graphs.contract import now
 
@@ -22,6 +24,7 @@ def _hash(key: str) -> str:
 
 
 _ACTIVE_ADMIN = "SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1"
+_ANY_ADMIN = "SELECT 1 FROM api_keys WHERE role = 'admin' LIMIT 1"
 
 
 class KeyStore:
@@ -37,15 +40,20 @@ class KeyStore:
         return made
 
     def create_first_admin(self) -> tuple[str, str] | None:
-        """An admin key when no active one exists, else None. The check and the insert hold the
-        table lock, so two API processes starting at once on one database make one key."""
+        """An admin key when no admin key was ever made (active or revoked), else None: a database
+        whose admin keys were all revoked does not get a new one at the next start. The check and
+        the insert hold the table lock, so two API processes starting at once make one key."""
         return self._create(Role.admin, "first admin", only_if_no_admin=True)
+
+    def has_active_admin(self) -> bool:
+        """Whether any admin key is active."""
+        return self.db.one(_ACTIVE_ADMIN) is not None
 
     def _create(self, role: Role, name: str, *, only_if_no_admin: bool) -> tuple[str, str] | None:
         key_id = secrets.token_hex(4)
         key = f"jmk_{key_id}_{secrets.token_urlsafe(32)}"
         with self.db.transaction(lock="api_keys") as tx:
-            if only_if_no_admin and tx.one(_ACTIVE_ADMIN) is not None:
+            if only_if_no_admin and tx.one(_ANY_ADMIN) is not None:
                 return None
             tx.write("INSERT INTO api_keys (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
                      (key_id, name, role.name, _hash(key), now()))
@@ -75,22 +83,37 @@ class KeyStore:
         return [dict(zip(("id", "name", "role", "created_at", "revoked_at"), r, strict=True)) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
-        """Revoke a key; False when there is no such active key."""
-        return self.db.write("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                             (now(), key_id)) > 0
+        """Revoke a key and release its review claims; False when there is no such active key. The
+        last active admin key is not revoked (`Conflict`): nobody could manage keys after it. Checked
+        under the table lock, so two admins revoking each other at once leave one."""
+        with self.db.transaction(lock="api_keys") as tx:
+            row = tx.one("SELECT role FROM api_keys WHERE id = ? AND revoked_at IS NULL", (key_id,))
+            if row is None:
+                return False
+            if row[0] == "admin" and tx.one(
+                    "SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND id <> ? LIMIT 1",
+                    (key_id,)) is None:
+                raise Conflict(f"key {key_id} is the last active admin key; create another admin key first")
+            tx.write("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now(), key_id))
+            # A revoked reviewer's review claims are released at once, not left to expire.
+            tx.write("UPDATE jobs SET claimed_by = NULL, claimed_key = NULL, claimed_until = NULL "
+                     "WHERE claimed_key = ?", (key_id,))
+        return True
 
 
 def ensure_admin_key(store: KeyStore, key_file: Path) -> str | None:
-    """On first start, create an admin key and write it to `key_file` (mode 0600).
+    """On first start, create an admin key and write it to `key_file` (mode 0600, its folder 0700).
 
-    Returns the new key so the caller can print it once to the terminal; None when an
-    admin key already exists (nothing is printed or logged again).
+    Returns the new key; the caller prints only where the file is (stdout is the log under a
+    supervisor). None when an admin key was ever made: nothing is created or printed again.
     """
     made = store.create_first_admin()
     if made is None:
         return None
     _, key = made
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key_file.touch(mode=0o600)
-    key_file.write_text(key + "\n")
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file was there before
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
     return key

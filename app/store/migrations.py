@@ -61,6 +61,11 @@ CREATE INDEX IF NOT EXISTS job_events_job ON job_events (job_id, id);
 CREATE TABLE IF NOT EXISTS artifacts (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data {blob} NOT NULL, created_at TEXT NOT NULL);
 """),
+    (4, "review claims and decisions by the reviewer's key id (names are not unique)", """
+ALTER TABLE jobs ADD COLUMN claimed_key TEXT;
+ALTER TABLE decisions ADD COLUMN reviewer_key TEXT;
+CREATE INDEX IF NOT EXISTS jobs_claimed_key ON jobs (claimed_key);
+"""),
 ]
 
 

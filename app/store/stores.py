@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -38,6 +40,27 @@ class Stores:
         """Release the database connections (tests open many)."""
         close_checkpointer(self.checkpointer)
         self.db.close()
+
+
+def private_data_dir(data_dir: Path) -> None:
+    """Make the data folder the service's own: the folder and every folder in it 0700, every file
+    0600 (the database, its WAL, uploads, the admin key file), also those an older release left
+    0755/0644; and this process's umask 077, so whatever it creates there later is private too."""
+    os.umask(0o077)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for root, dirs, files in os.walk(data_dir):
+        _chmod(Path(root), 0o700)
+        for name in files:
+            _chmod(Path(root) / name, 0o600)
+        dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        if not path.is_symlink() and path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)
+    except OSError:  # gone meanwhile, or not ours: nothing to tighten
+        pass
 
 
 def open_stores(settings: Settings) -> Stores:

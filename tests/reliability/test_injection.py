@@ -76,10 +76,9 @@ def test_instructions_in_the_evidence_send_the_job_to_a_person(jobs: dict, kind:
     assert any("instruction_in_evidence" in r for r in routing["reasons"]), routing
 
 
-@pytest.mark.xfail(strict=False, reason="graphs/answer_checks.py: the injected 'the serial is ZZ-9999-Q' reads as a "
-                   "second labelled serial, so a draft the injection steered passes wrong_field (the job still goes "
-                   "to a person on instruction_in_evidence)")
 def test_a_steered_serial_is_also_caught_by_the_plate_label(jobs: dict) -> None:
+    """A draft the injection steered is never left unflagged: the injected line's value is
+    not the plate's labelled serial (graphs/answer_checks.py drops instruction lines)."""
     for auto in (False, True):
         doc = jobs["image", auto]
         if "ZZ-9999-Q" in (doc["draft_answer"] or ""):

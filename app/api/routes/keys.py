@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from app.api.deps import Admin, ServiceDep, Submitter
 from app.api.models import KeyCreated, KeyIn, Me
 from app.auth import Role
+from app.errors import Conflict
 
 router = APIRouter(prefix="/v1", tags=["keys"])
 
@@ -32,8 +33,13 @@ def list_keys(service: ServiceDep, _: Admin) -> dict[str, Any]:
     return {"data": service.keys.list()}
 
 
-@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses={404: {"description": "No such active key"}, 409: {"description": "The last admin key"}})
 def revoke_key(key_id: str, service: ServiceDep, _: Admin) -> None:
-    """Revoke a key at once."""
-    if not service.keys.revoke(key_id):
+    """Revoke a key at once (the last active admin key cannot be: 409)."""
+    try:
+        revoked = service.keys.revoke(key_id)
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if not revoked:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active key {key_id}")

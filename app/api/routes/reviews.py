@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import EngineDep, Reviewer, SettingsDep
 from app.api.models import ClaimOut, JobPublic, ReviewQueue, ReviewQueueItem
+from app.auth import Role
 from app.errors import Conflict, JobRejected
 from graphs.contract import Decision
 
@@ -14,7 +17,7 @@ router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
 
 @router.get("")
-async def review_queue(engine: EngineDep, _: Reviewer, limit: int = 100) -> ReviewQueue:
+async def review_queue(engine: EngineDep, _: Reviewer, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ReviewQueue:
     """Jobs awaiting review, oldest first, with their flags and confidence."""
 
     def build() -> ReviewQueue:
@@ -28,14 +31,33 @@ async def review_queue(engine: EngineDep, _: Reviewer, limit: int = 100) -> Revi
 @router.post("/{job_id}/claim", responses={404: {"description": "No such job"},
                                            409: {"description": "Another reviewer holds it, or it is decided"}})
 def claim(job_id: str, engine: EngineDep, settings: SettingsDep, reviewer: Reviewer) -> ClaimOut:
-    """Hold a job so that no other reviewer works on it (expires after a while)."""
+    """Hold a job so that no other reviewer key works on it (expires after a while; a key holds at
+    most `JIMOKU_MAX_OPEN_CLAIMS` at once). The claim belongs to the key, shown by its name."""
     try:
-        job = engine.jobs.claim_review(job_id, reviewer.name, settings.review_claim_minutes)
+        job = engine.jobs.claim_review(job_id, reviewer.name, settings.review_claim_minutes, key_id=reviewer.key_id,
+                                       max_open=settings.max_open_claims)
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return ClaimOut(id=job.id, claimed_by=job.claimed_by or reviewer.name, claimed_until=job.claimed_until or "")
+
+
+@router.delete("/{job_id}/claim", status_code=status.HTTP_204_NO_CONTENT,
+               responses={404: {"description": "No such job, or no claim on it"},
+                          409: {"description": "Another reviewer holds it (only an admin may release that)"}})
+def release_claim(job_id: str, engine: EngineDep, reviewer: Reviewer) -> None:
+    """Release the claim on a job: its holder, or an admin for any claim."""
+    try:
+        holder = engine.jobs.claim_holder(job_id)
+        if holder is not None and holder != reviewer.key_id and reviewer.role < Role.admin:
+            job = engine.jobs.get(job_id)
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is claimed by {job.claimed_by} until "
+                                                          f"{job.claimed_until}; only they or an admin may release it")
+        if not engine.jobs.release_claim(job_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} has no claim to release")
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
 
 
 @router.post("/{job_id}", responses={404: {"description": "No such job"},
@@ -45,7 +67,7 @@ async def decide(job_id: str, body: Decision, engine: EngineDep, reviewer: Revie
     """Approve the draft, replace it (edit), or reject it; the job becomes final."""
     decision = body.model_copy(update={"reviewer": reviewer.name, "at": None})  # the key says who, not the body
     try:
-        await run_in_threadpool(engine.review, job_id, decision)
+        await run_in_threadpool(engine.review, job_id, decision, reviewer_key=reviewer.key_id)
         return JobPublic.model_validate(await run_in_threadpool(engine.document, job_id))
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None

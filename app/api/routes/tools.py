@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import RegistryDep, SettingsDep, Submitter, ToolContextDep
 from app.limits import BoundedForm
-from app.uploads import save_upload
+from app.uploads import as_uploaded, safe_name, save_upload
 from tools.errors import ToolInputError, UnknownToolError
 from tools.files import sniff_kind
 from tools.runner import ToolRun, run_tool
@@ -51,7 +51,8 @@ async def call_tool(
         try:
             kind = sniff_kind(path)
         except ToolInputError as exc:
-            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                                as_uploaded(str(exc), path, safe_name(file.filename))) from None
         if kind not in spec.accepts:
             raise HTTPException(
                 status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -61,5 +62,5 @@ async def call_tool(
     finally:
         path.unlink(missing_ok=True)
     if not run.ok and run.error_kind == "input":
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, run.error)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, as_uploaded(run.error or "", path, safe_name(file.filename)))
     return run

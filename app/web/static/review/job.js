@@ -83,7 +83,8 @@ function renderJob(job, token) {
   $("citations").replaceChildren(...(cites.length ? ["cites ", ...cites.map((s) => stepChip(s)), ...lines.map((r) => lineChip(r))]
     : ["cites no step"]));
 
-  $("answer").value = job.draft_answer ?? "";
+  // A decided job shows what was decided (the edited answer), not the draft it started from.
+  $("answer").value = (job.status === "awaiting_review" ? job.draft_answer : job.final_answer ?? job.draft_answer) ?? "";
   $("comment").value = "";
   if (job.error) showNote(`Error: ${job.error}`, "error");
   if (job.status !== "awaiting_review") {
