@@ -6,7 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg
+import swagger_ui_bundle
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from app.api.errors import database_unavailable
 from app.api.routes import artifacts, health, jobs, keys, policy, reviews, tools
@@ -35,11 +39,27 @@ app = FastAPI(
         "`Authorization: Bearer <key>`."
     ),
     lifespan=lifespan,
+    # /docs is served below with Swagger UI's own files (FastAPI's default loads them from a public
+    # CDN, a blank page offline); ReDoc has no packaged copy, so it is off.
+    docs_url=None,
+    redoc_url=None,
 )
 app.add_exception_handler(psycopg.OperationalError, database_unavailable)
 for module in (health, jobs, reviews, tools, artifacts, keys, policy, web):
     app.include_router(module.router)
 web.mount_static(app)
+app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+
+@app.get("/docs", include_in_schema=False)
+def docs() -> HTMLResponse:
+    """Swagger UI for the OpenAPI document, every asset from this server (works offline)."""
+    return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} API",
+                               swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                               swagger_css_url="/docs-assets/swagger-ui.css",
+                               swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
 # The whole request may carry max_files files of max_upload_bytes each, plus the form.
 _settings = get_settings()
 app.add_middleware(BodySizeLimit, max_bytes=_settings.max_upload_bytes * _settings.max_files + 1_000_000)

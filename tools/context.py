@@ -32,6 +32,8 @@ class ToolContext:
     torch_threads: int = 2
     """Threads torch may use (Ultralytics and Whisper); set explicitly per engine."""
     asr_backend: Literal["faster", "openai"] = "faster"
-    """Whisper runs on faster-whisper (CTranslate2, int8) or on openai-whisper (torch)."""
+    """Whisper runs on faster-whisper (CTranslate2) or on openai-whisper (torch)."""
+    asr_compute_type: Literal["float32", "int8"] = "float32"
+    """faster-whisper's arithmetic (float32 hears what openai-whisper hears; int8 is faster)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form settings for plugin tools (`JIMOKU_TOOL_EXTRA` as JSON)."""

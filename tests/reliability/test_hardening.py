@@ -300,3 +300,18 @@ def test_a_decided_job_shows_its_final_answer(server: Server, plate: Path) -> No
     # The reviewer page fills its answer box from final_answer once a job is decided.
     script = server.client().get("/static/review/job.js").text
     assert 'job.status === "awaiting_review" ? job.draft_answer : job.final_answer ?? job.draft_answer' in script
+
+
+def test_docs_are_served_from_this_server(server: Server) -> None:
+    import re
+
+    client = server.client()
+    page = client.get("/docs")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/docs-assets/") for a in assets), assets
+    assert "https://" not in page.text and "http://" not in page.text
+    for asset in assets:
+        got = client.get(asset)
+        assert got.status_code == 200 and len(got.content) > 500, asset
+    assert client.get("/openapi.json").json()["info"]["title"] == "jimoku"
