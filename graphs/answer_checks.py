@@ -118,8 +118,7 @@ def uncertain_alarms(steps: Sequence[StepResult], alarm_classes: frozenset[str],
         if weak:
             confs = ", ".join(f"{d['class_name']} {float(d['confidence']):.2f}" for d in weak[:5])
             flags.append(Flag(kind="uncertain_alarm", steps=[s["step"]], message=(
-                f"{len(weak)} alarm detection(s) below the {floor:.2f} confidence floor ({confs}): "
-                "possibly false alarms; look at the image")))
+                f"{len(weak)} alarm detection(s) below the {floor:.2f} confidence floor ({confs})")))
     return flags
 
 

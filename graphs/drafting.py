@@ -29,8 +29,8 @@ def draft_facts(question: str, steps: Sequence[StepResult], files: Sequence[Atta
     return compute_facts(steps, files) + [
         f"{'the evidence disagrees' if f['kind'] != 'uncertain_match' else 'probably the same value'}: "
         f"{f['message']} (steps {', '.join(f['steps'])})" for f in disagreements] + [
-        f"{f['steps'][0]}: {f['message']}; do not report them as certain"
-        for f in uncertain_alarms(steps, alarm_classes, alarm_floor)]
+        f"{f['steps'][0]}: uncertain: {f['message']}. It may be a real one or a false alarm: say it is "
+        "not certain and that a person should look" for f in uncertain_alarms(steps, alarm_classes, alarm_floor)]
 
 
 def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[str]
