@@ -37,6 +37,27 @@ _STOPWORDS = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "please", "say", "says", "said", "tell", "than", "that", "the", "their", "there", "these", "this", "those", "to", "was", "were", "what", "when", "where", "which", "who", "whom", "whose", "why", "will", "with", "would", "you", "your"]
 )
 _K1, _B = 1.2, 0.75
+_LETTERS_DIGITS = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")  # "10.00v" → "10.00 v"
+_SUFFIXES = (("sses", "ss"), ("ies", "y"), ("ing", ""), ("ed", ""), ("s", ""))
+# A question asking for a quantity (English and Japanese): its answer is a number.
+_QUANTITY = re.compile(
+    r"how (?:many|much|long|far|old|heavy|big|fast)|\b(?:range|number|total|amount|year|date|temperature|"
+    r"voltage|current|pressure|frequency|price|cost|weight|size|capacity|rate|speed|percent(?:age)?|"
+    r"reading|value|phone)\b|何(?:月|年|日|人|個|回|台|本|枚|円|度|時|番)|いくら|いくつ|温度|電圧|価格|費用|番号|"
+    r"数|量", re.I)
+VALUE_BOOST = 2.0
+"""A question asking for a quantity prefers lines holding a number, two to one: in a data
+sheet the answer is "Operating 10°C to 50°C", not the prose repeating the question's words."""
+
+
+def _stem(word: str) -> str:
+    """A light English stem, the same for question and evidence: "sets" / "set", "holds" / "hold"."""
+    if len(word) >= 4 and word.isalpha() and not word.endswith("ss"):
+        for suffix, replacement in _SUFFIXES:
+            if word.endswith(suffix):
+                stemmed = word[: -len(suffix)] + replacement
+                return stemmed if len(stemmed) >= 3 else word
+    return word
 
 
 @dataclass(frozen=True)
@@ -104,13 +125,14 @@ def tokens(text: str) -> list[str]:
     one-character CJK run ("月" in "10月") stays a unigram so it is not lost.
     """
     out: list[str] = []
-    for run in _RUN.findall(unicodedata.normalize("NFKC", text).casefold()):
+    normal = _LETTERS_DIGITS.sub(" ", unicodedata.normalize("NFKC", text).casefold())
+    for run in _RUN.findall(normal):
         # Most runs are ASCII: splitting only the others keeps 1800 lines at a few ms.
         for i, part in enumerate([run] if run.isascii() else _CJK_RUN.split(run)):
             if i % 2:  # split() puts the captured CJK runs at odd positions
                 out += [part] if len(part) == 1 else [part[j:j + 2] for j in range(len(part) - 1)]
             elif part and part not in _STOPWORDS:
-                out.append(part)
+                out.append(_stem(part))
     return out
 
 
@@ -124,13 +146,23 @@ def relevant_lines(question: str, lines: Sequence[Line], *, limit: int = 12, con
     if len(lines) <= limit:
         return list(lines)
     query = list(dict.fromkeys(tokens(question)))  # each term once: a repeat is no extra evidence
+    # Lines are ranked (merging neighbours into passages let long neighbouring lines outrank
+    # a short answer line in a Japanese flyer); each hit comes with `context` lines either
+    # side from the same step and page.
+    windows = [[j for j in range(max(0, i - context), min(len(lines), i + context + 1))
+                if (lines[j].step, lines[j].page) == (lines[i].step, lines[i].page)] for i in range(len(lines))]
     docs = [tokens(ln.text) for ln in lines]
-    hits = _rank_fts5(docs, query, limit) if FTS5 else _rank_bm25(docs, query, limit)
+    wants_value = bool(_QUANTITY.search(unicodedata.normalize("NFKC", question)))
+    weights = [VALUE_BOOST if wants_value and any(c.isdigit() for c in ln.text) else 1.0 for ln in lines]
+    ranked = (_rank_fts5 if FTS5 else _rank_bm25)(docs, query, limit * (2 * context + 1), weights)
     keep: set[int] = set()
-    for h in hits:
-        for j in range(max(0, h - context), min(len(lines), h + context + 1)):
-            if (lines[j].step, lines[j].page) == (lines[h].step, lines[h].page):
-                keep.add(j)
+    chosen = 0
+    for h in ranked:  # best first; a window overlapping one already taken adds nothing new
+        if chosen == limit:
+            break
+        if not keep & set(windows[h]):
+            keep.update(windows[h])
+            chosen += 1
     return [lines[j] for j in sorted(keep)]
 
 
@@ -154,20 +186,25 @@ FTS5 = _has_fts5()
 """Whether this Python's SQLite has FTS5 (else `_rank_bm25` ranks)."""
 
 
-def _rank_fts5(docs: Sequence[Sequence[str]], query: Sequence[str], k: int) -> list[int]:
-    """Indices of the `k` best documents by FTS5's bm25(), ties in document order."""
+def _rank_fts5(docs: Sequence[Sequence[str]], query: Sequence[str], k: int,
+               weights: Sequence[float] | None = None) -> list[int]:
+    """Indices of the `k` best documents by FTS5's bm25() × weight, ties in document order."""
     if not query:
         return []
     with closing(sqlite3.connect(":memory:")) as db:
-        db.execute("CREATE VIRTUAL TABLE docs USING fts5(body, tokenize='unicode61')")
-        db.executemany("INSERT INTO docs(rowid, body) VALUES (?, ?)", ((i, " ".join(d)) for i, d in enumerate(docs)))
+        db.execute("CREATE VIRTUAL TABLE docs USING fts5(body, weight UNINDEXED, tokenize='unicode61')")
+        db.executemany("INSERT INTO docs(rowid, body, weight) VALUES (?, ?, ?)",
+                       ((i, " ".join(d), weights[i] if weights else 1.0) for i, d in enumerate(docs)))
         # Quoted terms: a token like "or" or "near" is a word to find, not an FTS5 operator.
         match = " OR ".join(f'"{t}"' for t in query)
-        rows = db.execute("SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs), rowid LIMIT ?", (match, k))
+        # bm25() is negative (lower is better), so a weight above 1 ranks a line higher.
+        rows = db.execute("SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) * weight, rowid LIMIT ?",
+                          (match, k))
         return [r[0] for r in rows]
 
 
-def _rank_bm25(docs: Sequence[Sequence[str]], query: Sequence[str], k: int) -> list[int]:
+def _rank_bm25(docs: Sequence[Sequence[str]], query: Sequence[str], k: int,
+               weights: Sequence[float] | None = None) -> list[int]:
     """The same ranking in Python: Okapi BM25 with a never-negative idf."""
     if not docs or not query:
         return []
@@ -180,5 +217,5 @@ def _rank_bm25(docs: Sequence[Sequence[str]], query: Sequence[str], k: int) -> l
         score = sum(w * tf[t] * (_K1 + 1) / (tf[t] + _K1 * (1 - _B + _B * len(d) / avgdl))
                     for t, w in idf.items() if tf[t])
         if score > 0:
-            scored.append((-score, i))
+            scored.append((-score * (weights[i] if weights else 1.0), i))
     return [i for _, i in sorted(scored)[:k]]

@@ -173,3 +173,18 @@ def test_real_30_page_pdf_through_the_ocr_tool(tmp_path: Path, registry: Registr
     found = relevant_lines(QUESTION, lines)
 
     assert [ln.ref for ln in found if ln.text == ANSWER] == ["s1:p27:l4"]
+
+
+def test_a_question_for_a_value_prefers_the_line_that_holds_one() -> None:
+    """A data sheet repeats the question's words in prose; the answer line is the one with numbers."""
+    pages = spec_pages(6, 60, answer_at=(5, 31))
+    pages[2][47] = "instrument operating temperature range, variable"
+    pages[4][30] = "Temperature Operating 10°C to 50°C (50°F to 122°F)"
+    lines = evidence_lines([step("s1", "text", ocr_result(pages))])
+    found = relevant_lines("What is the operating temperature range of the controller?", lines, limit=1, context=0)
+    assert [ln.text for ln in found] == ["Temperature Operating 10°C to 50°C (50°F to 122°F)"]
+
+
+def test_plurals_and_units_match_their_plain_forms() -> None:
+    assert tokens("sets the voltage to 10.00V") == tokens("set the voltage to 10.00 V")
+    assert "hold" in tokens("holds over 110,000 notes") and "note" in tokens("notes")
