@@ -30,11 +30,11 @@ import pytest
 from tests.fixtures.audio import write_garbage_flac
 from tests.fixtures.images import render_nameplate
 from tests.fixtures.server import Server, running_server, start_server, stop, wait_for_status
+from tests.fixtures.timed_planner import SCRIPTED_ENV
 
 pytestmark = pytest.mark.slow
 
-SCRIPTED = {"JIMOKU_PLANNER_FACTORY": "tests.fixtures.timed_planner:make", "JIMOKU_TEST_LLM_SECONDS": "0.1",
-            "JIMOKU_WARM_UP": "false", "JIMOKU_TEST_DRAFT": "The serial number is AX-4471-B [s1].",
+SCRIPTED = {**SCRIPTED_ENV, "JIMOKU_TEST_DRAFT": "The serial number is AX-4471-B [s1].",
             "JIMOKU_MAX_OPEN_CLAIMS": "2"}
 SETTLED = {"awaiting_review", "approved", "rejected", "failed"}
 

@@ -23,11 +23,11 @@ import pytest
 
 from tests.fixtures.images import NAMEPLATE_LINES, render_nameplate
 from tests.fixtures.server import Server, running_server, wait_for_status
+from tests.fixtures.timed_planner import SCRIPTED_ENV
 
 pytestmark = pytest.mark.slow
 
-SCRIPTED = {"JIMOKU_PLANNER_FACTORY": "tests.fixtures.timed_planner:make", "JIMOKU_TEST_LLM_SECONDS": "0.1",
-            "JIMOKU_WARM_UP": "false"}
+SCRIPTED = SCRIPTED_ENV
 CALLERS = ("A", "B", "reviewer", "admin")
 OWNERS = ("A", "B")
 SETTLED = {"awaiting_review", "approved", "rejected", "failed"}
