@@ -29,7 +29,7 @@ import pytest
 
 from tests.fixtures.audio import write_garbage_flac
 from tests.fixtures.images import render_nameplate
-from tests.fixtures.server import Server, running_server, start_server, stop, wait_for_status
+from tests.fixtures.server import Server, backend_server, start_server, stop, wait_for_status
 from tests.fixtures.timed_planner import SCRIPTED_ENV
 
 pytestmark = pytest.mark.slow
@@ -41,10 +41,9 @@ SETTLED = {"awaiting_review", "approved", "rejected", "failed"}
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    url = request.getfixturevalue("postgres").new_database() if request.param == "postgres" else None
-    with running_server(tmp_path_factory.mktemp("hardening") / "data", database_url=url, workers=1,
-                        extra_env=SCRIPTED) as server:
+    with backend_server(request, tmp_path_factory, "hardening", SCRIPTED) as server:
         yield server
+        assert server.client().get("/healthz").status_code == 200  # the probes never took it down
         assert server.client().get("/healthz").status_code == 200
 
 

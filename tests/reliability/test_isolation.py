@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.fixtures.images import NAMEPLATE_LINES, render_nameplate
-from tests.fixtures.server import Server, running_server, wait_for_status
+from tests.fixtures.server import Server, backend_server, wait_for_status
 from tests.fixtures.timed_planner import SCRIPTED_ENV
 
 pytestmark = pytest.mark.slow
@@ -36,9 +36,7 @@ SETTLED = {"awaiting_review", "approved", "rejected", "failed"}
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A fresh service per backend (as `tests/conftest.py`'s `database_url`: None or a new PostgreSQL database)."""
-    url = request.getfixturevalue("postgres").new_database() if request.param == "postgres" else None
-    with running_server(tmp_path_factory.mktemp("isolation") / "data", database_url=url, workers=1,
-                        extra_env=SCRIPTED) as server:
+    with backend_server(request, tmp_path_factory, "isolation", SCRIPTED) as server:
         yield server
 
 
