@@ -23,13 +23,12 @@ from graphs.drafting import draft_facts, draft_request
 from graphs.grounding import unsupported_claims
 from graphs.injection import instruction_lines
 from graphs.peek import glance
-from graphs.planner import make_plan
+from graphs.planner import make_plan, untried_pairs
 from graphs.planner import replan as replan_steps
 from graphs.policy import route as route_job
 from graphs.prompts import NOT_SHOWN, REVISE
 from graphs.state import Flag, JobState, PlanStep, Review, Round, StepResult
 from graphs.steps import execute_step
-from tools.registry import FileKind
 
 
 def _stamp(state: JobState, name: str) -> dict[str, str]:
@@ -160,10 +159,7 @@ def _look_again(state: JobState, ctx: GraphContext, unanswered: bool) -> str | N
     if planned and (datetime.now(UTC) - datetime.fromisoformat(planned)).total_seconds() > ctx.replan_budget_s:
         return None
     tried = {(s["tool"], s["file"]) for s in state["plan"]}
-    kinds = {f["id"]: FileKind(f["kind"]) for f in state["files"]}
-    untried = [(spec.name, fid) for spec in ctx.registry for fid, kind in kinds.items()
-               if kind in spec.accepts and (spec.name, fid) not in tried]
-    if not untried:
+    if not untried_pairs(list(ctx.registry), state["files"], tried):
         return None
     found = [s for s in state["steps"] if s["ok"]]
     return ("the draft says the evidence does not show the answer"

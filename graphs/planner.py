@@ -68,6 +68,13 @@ def _plannable_args(spec: ToolSpec) -> dict[str, Any]:
     return out
 
 
+def untried_pairs(specs: Sequence[ToolSpec], files: Sequence[Attachment],
+                  tried: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(tool, file id) pairs a tool could read and no round has run yet."""
+    return [(spec.name, f["id"]) for spec in specs for f in files
+            if FileKind(f["kind"]) in spec.accepts and (spec.name, f["id"]) not in tried]
+
+
 def plan_schema(specs: Sequence[ToolSpec], files: Sequence[Attachment],
                 tried: set[tuple[str, str]] | None = None) -> dict[str, Any] | None:
     """JSON schema of a valid plan for these files, or None when no tool reads any file.
@@ -157,8 +164,7 @@ def replan(
     notes: list[str] = []
     if schema is None:
         return [], ["every tool that reads these files has been tried"]
-    options = [(spec.name, f["id"]) for spec in specs for f in files
-               if FileKind(f["kind"]) in spec.accepts and (spec.name, f["id"]) not in tried]
+    options = untried_pairs(specs, files, tried)
     if len(options) == 1:
         raw_steps: list[dict[str, Any]] = [{"tool": options[0][0], "file": options[0][1]}]
         notes.append(f"round {round_}: one untried tool left; ran {options[0][0]} on {options[0][1]}")

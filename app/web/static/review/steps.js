@@ -70,7 +70,13 @@ function renderStep(plan, run, fileName) {
   return details;
 }
 
-/** A small button naming a step; it opens that step's details and scrolls to it. */
+/** Scroll to `node` and mark it for a moment (a cited step or line). */
+function flash(node) {
+  node.scrollIntoView({ behavior: "smooth", block: "center" });
+  node.classList.add("hot");
+  setTimeout(() => node.classList.remove("hot"), 1500);
+}
+
 /** A chip for a cited line of long evidence ("s1:p27:l4"): open its step, scroll to the line. */
 export function lineChip(ref) {
   const [stepId, ...where] = ref.split(":");
@@ -82,14 +88,12 @@ export function lineChip(ref) {
       const d = state.stepEls.get(stepId);
       if (d) d.open = true;
       const line = document.querySelector(`[data-ref="${CSS.escape(ref)}"]`);
-      if (!line) return;
-      line.scrollIntoView({ behavior: "smooth", block: "center" });
-      line.classList.add("hot");
-      setTimeout(() => line.classList.remove("hot"), 1500);
+      if (line) flash(line);
     },
   }, `${stepId} ${where.join(" ")}`);
 }
 
+/** A small button naming a step; it opens that step's details and scrolls to it. */
 export function stepChip(stepId) {
   return el("button", {
     type: "button",
@@ -99,9 +103,7 @@ export function stepChip(stepId) {
       const d = state.stepEls.get(stepId);
       if (!d) return;
       d.open = true;
-      d.scrollIntoView({ behavior: "smooth", block: "center" });
-      d.classList.add("hot");
-      setTimeout(() => d.classList.remove("hot"), 1500);
+      flash(d);
     },
   }, stepId);
 }
