@@ -98,3 +98,32 @@ def test_faster_whisper_loads_the_embedded_ctranslate2_files(tool_ctx: ToolConte
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
     assert (folder / "model.bin").resolve() == (Path(tool_ctx.model_dir) / "whisper-base-ct2.bin").resolve()
     assert asr_faster.model_folder(tool_ctx) == folder  # a second call reuses it
+
+
+def test_a_short_memo_is_encoded_once_for_language_detection_and_decoding(
+    spec: ToolSpec, contexts: dict[str, ToolContext], memo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Detection and the first window encode the same 30 s: the second encoding is the first's output."""
+    path = MEMOS["flite rms"](memo_dir)
+    ctx = contexts["faster"]
+    told = run_tool(spec, path, {"language": "en"}, ctx).result  # no detection: for comparison
+    assert told is not None
+    whisper = asr_faster.model(ctx)
+    encoder = whisper.model
+    calls: list[tuple[int, ...]] = []
+
+    class CountingEncoder:  # ctranslate2's Whisper cannot be patched in place; wrap it
+        def __getattr__(self, name: str) -> Any:
+            return getattr(encoder, name)
+
+        def encode(self, features: Any, **kwargs: Any) -> Any:
+            calls.append(tuple(features.shape))
+            return encoder.encode(features, **kwargs)
+
+    monkeypatch.setattr(whisper, "model", CountingEncoder())
+    monkeypatch.setattr(whisper, "_last", None)
+    auto = transcribe(spec, path, ctx)
+
+    assert calls == [(1, 80, 3000)]
+    assert auto["language"] == "en"
+    assert auto["text"] == told["text"]
