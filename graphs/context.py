@@ -65,3 +65,6 @@ class GraphContext:
     alarm_floor: float = 0.6
     glance: bool = False
     """Read each image and document with the text reader before planning (graphs.peek)."""
+    extractive_answers: bool = False
+    """A question for one labelled field with one value in the evidence is answered by code
+    (graphs.extractive), not the LLM. On in the service (`JIMOKU_EXTRACTIVE_ANSWERS`)."""

@@ -20,6 +20,7 @@ from graphs.consistency import confidence, conflicts, count_mismatch, tool_flags
 from graphs.context import GraphContext
 from graphs.contract import Decision, Event, now
 from graphs.drafting import draft_facts, draft_request
+from graphs.extractive import field_answer
 from graphs.grounding import unsupported_claims
 from graphs.injection import instruction_lines
 from graphs.peek import glance
@@ -90,6 +91,11 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         answer = f"{NOT_SHOWN} anything: no tool produced a result for these files."
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
         return {"facts": facts, "draft_answer": answer, "citations": [], "timestamps": _stamp(state, "drafted")}
+    if ctx.extractive_answers and (found := field_answer(question, steps)):
+        ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": found.answer, "citations": found.citations,
+                                                  "cited_lines": [], "revisions": 0, "draft_source": "code"})
+        return {"facts": facts, "draft_answer": found.answer, "citations": found.citations, "cited_lines": [],
+                "draft_revisions": 0, "draft_source": "code", "timestamps": _stamp(state, "drafted")}
     messages, schema = draft_request(question, steps, facts)
     step_ids = [s["step"] for s in steps if s["ok"]]
 
@@ -116,9 +122,10 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     citations = list(dict.fromkeys(c.split(":")[0] for c in cited if c.split(":")[0] in step_ids))
     cited_lines = list(dict.fromkeys(c for c in cited if ":" in c))
     ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer, "citations": citations,
-                                              "cited_lines": cited_lines, "revisions": revisions})
+                                              "cited_lines": cited_lines, "revisions": revisions,
+                                              "draft_source": "llm"})
     return {"facts": facts, "draft_answer": answer, "citations": citations, "cited_lines": cited_lines,
-            "draft_revisions": revisions, "timestamps": _stamp(state, "drafted")}
+            "draft_revisions": revisions, "draft_source": "llm", "timestamps": _stamp(state, "drafted")}
 
 
 def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:

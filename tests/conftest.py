@@ -16,6 +16,9 @@ from tools.registry import REGISTRY, Registry
 # Plugins installed on this machine stay out of the test run (a test that installs one
 # turns entry points back on for its own subprocess).
 os.environ["JIMOKU_ENTRY_POINTS"] = "0"
+# Most tests script or assert the LLM's draft; the code-written answer to a one-field question
+# (graphs/extractive.py, on in the service) has its own tests, which turn it back on.
+os.environ.setdefault("JIMOKU_EXTRACTIVE_ANSWERS", "0")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ so each path through plan → execute → draft → check → review → finaliz
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -270,3 +271,28 @@ def test_a_glance_tells_the_planner_the_image_holds_text_and_the_plan_reuses_it(
     assert "SERIAL NO. AX-4471-B" in out["glances"]["f1"]
     # The glance and the planned step are one tool call (same tool, arguments and file).
     assert calls == ["ocr:plate.png"] and out["steps"][0]["cached"] is True
+
+
+def test_the_graph_answers_a_field_question_without_the_draft_llm(
+        reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    graph, ctx, llm = make(reg, tmp_path, saver, [plan])  # no draft reply scripted
+    ctx = dataclasses.replace(ctx, extractive_answers=True)
+    out = run(graph, ctx, {"job_id": "j", "question": "Which model is on the plate?", "files": files[:1]})
+
+    (interrupt,) = out["__interrupt__"]
+    assert interrupt.value["draft_answer"] == "KX-200"
+    assert interrupt.value["citations"] == ["s1"] and interrupt.value["flags"] == []
+    assert len(llm.calls) == 1  # the plan only
+    assert out["draft_source"] == "code"
+
+
+def test_with_extractive_answers_off_the_llm_drafts_a_field_question(
+        reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    draft = {"answer": "The model is KX-200.", "citations": ["s1"], "answerable": True}
+    graph, ctx, llm = make(reg, tmp_path, saver, [plan, draft])
+    out = run(graph, ctx, {"job_id": "j", "question": "Which model is on the plate?", "files": files[:1]})
+
+    assert out["draft_answer"] == "The model is KX-200." and out["draft_source"] == "llm"
+    assert len(llm.calls) == 2
