@@ -65,6 +65,9 @@ class GraphContext:
     alarm_floor: float = 0.6
     glance: bool = False
     """Read each image and document with the text reader before planning (graphs.peek)."""
+    field_plans: bool = False
+    """A question for a labelled field is planned by code (graphs.planner.field_plan), not the
+    LLM. On in the service (`JIMOKU_FIELD_PLANS`)."""
     extractive_answers: bool = False
     """A question for one labelled field with one value in the evidence is answered by code
     (graphs.extractive), not the LLM. On in the service (`JIMOKU_EXTRACTIVE_ANSWERS`)."""

@@ -40,7 +40,8 @@ def plan(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Ask the planner which tools to run on which files (round 1)."""
     ctx = runtime.context
     glances = glance(ctx, state["job_id"], state["files"]) if ctx.glance else {}
-    steps, notes = make_plan(ctx.llm, state["question"], state["files"], ctx.registry, ctx.tool_ctx, glances)
+    steps, notes = make_plan(ctx.llm, state["question"], state["files"], ctx.registry, ctx.tool_ctx, glances,
+                             field_plans=ctx.field_plans)
     ctx.emit(state["job_id"], Event.PLANNED, {"plan": steps, "notes": notes, "round": 1, "glances": glances})
     return {"plan": steps, "plan_notes": notes, "glances": glances, "round": 1,
             "rounds": [Round(round=1, reason="first plan")], "status": "running",

@@ -6,6 +6,11 @@ The JSON schema is built per request: each step is one of the registered tools (
 model can only emit tools and files that exist. Code then drops duplicates and adds a
 step for any file the plan left unread (`origin="coverage"`), noting both.
 
+A question for a labelled field (serial number, model, voltage…, `graphs.answer_checks`)
+is planned by code when `field_plans` is on: those are read from text and speech, so every
+image and document gets the text reader and every recording the speech tool; the LLM's
+plan would only add time, or pick the detector.
+
 A later round (the evidence did not answer the question) is planned the same way but
 offered only the (tool, file) pairs not yet tried, and told what the earlier steps found.
 """
@@ -16,11 +21,12 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from graphs.answer_checks import asked_fields
 from graphs.llm import ChatModel
 from graphs.prompts import PLAN_EXAMPLES, PLAN_SYSTEM, PLAN_USER, REPLAN_USER
 from graphs.state import Attachment, PlanStep
 from tools.context import ToolContext
-from tools.registry import COVERAGE, FileKind, Registry, ToolSpec
+from tools.registry import COVERAGE, FileKind, Produces, Registry, ToolSpec
 
 MAX_STEPS = 8
 _SIMPLE_TYPES = {"string", "integer", "number", "boolean"}
@@ -126,20 +132,41 @@ def make_plan(
     registry: Registry,
     ctx: ToolContext | None,
     glances: dict[str, str] | None = None,
+    *,
+    field_plans: bool = False,
 ) -> tuple[list[PlanStep], list[str]]:
-    """Ask the LLM for a plan, then normalise it. Returns (steps, notes on what code changed)."""
+    """Ask the LLM for a plan (or plan a field question in code), then normalise it.
+    Returns (steps, notes on what code changed)."""
     specs = list(registry)
     schema = plan_schema(specs, files)
     notes: list[str] = []
     raw_steps: list[dict[str, Any]] = []
+    by_code = field_plan(question, files, registry) if field_plans else None
     if schema is None:
         notes.append("no registered tool reads any attached file")
+    elif by_code:
+        raw_steps = by_code
+        notes.append(f"planned in code: the question asks for the {' and '.join(asked_fields(question))}, "
+                     "read from the files' text and speech")
     else:
         reply = llm.complete(plan_messages(question, files, specs, ctx, glances), schema=schema, max_tokens=400,
                              purpose="plan")
         raw_steps = json.loads(reply).get("steps", [])
     steps = normalise(raw_steps, files, registry, notes)
     return steps, notes
+
+
+def field_plan(question: str, files: Sequence[Attachment], registry: Registry) -> list[dict[str, Any]] | None:
+    """Text on every image and document, speech on every recording, when the question asks
+    for a labelled field; None otherwise (or when no registered tool reads any file so)."""
+    if not asked_fields(question):
+        return None
+    steps = []
+    for f in files:
+        kind = FileKind(f["kind"])
+        produces = Produces.TRANSCRIPT if kind is FileKind.AUDIO else Produces.TEXT
+        steps += [{"tool": spec.name, "file": f["id"]} for spec in registry.producing(produces, kind)[:1]]
+    return steps or None
 
 
 def replan(

@@ -16,9 +16,11 @@ from tools.registry import REGISTRY, Registry
 # Plugins installed on this machine stay out of the test run (a test that installs one
 # turns entry points back on for its own subprocess).
 os.environ["JIMOKU_ENTRY_POINTS"] = "0"
-# Most tests script or assert the LLM's draft; the code-written answer to a one-field question
-# (graphs/extractive.py, on in the service) has its own tests, which turn it back on.
+# Most tests script or assert the LLM's plan and draft; the code-written plan and answer of a
+# field question (graphs/planner.field_plan, graphs/extractive.py: on in the service) have
+# their own tests, which turn them back on.
 os.environ.setdefault("JIMOKU_EXTRACTIVE_ANSWERS", "0")
+os.environ.setdefault("JIMOKU_FIELD_PLANS", "0")
 
 
 @pytest.fixture(scope="session")

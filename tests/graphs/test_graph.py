@@ -296,3 +296,22 @@ def test_with_extractive_answers_off_the_llm_drafts_a_field_question(
 
     assert out["draft_answer"] == "The model is KX-200." and out["draft_source"] == "llm"
     assert len(llm.calls) == 2
+
+
+def test_a_field_question_is_planned_in_code_and_two_values_go_to_the_llm(
+        reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
+    draft = {"answer": "The plate says AX-4471-B; the memo says BQ-9912.", "citations": ["s1", "s2"],
+             "answerable": True}
+    graph, ctx, llm = make(reg, tmp_path, saver, [draft])  # no plan reply scripted
+    ctx = dataclasses.replace(ctx, field_plans=True, extractive_answers=True)
+    out = run(graph, ctx, {"job_id": "j", "question": "What is the serial number?", "files": files})
+
+    assert [(s["tool"], s["file"], s["origin"]) for s in out["plan"]] == [("ocr", "f1", "planner"),
+                                                                          ("asr", "f2", "planner")]
+    assert out["plan_notes"] == ["planned in code: the question asks for the serial number, read from the "
+                                 "files' text and speech"]
+    # The plate and the memo disagree, so the LLM drafts (its only call) and the check flags it.
+    ((_, schema),) = llm.calls
+    assert schema is not None and "answer" in schema["properties"]
+    assert out["draft_source"] == "llm"
+    assert "conflict" in {f["kind"] for f in out["flags"]}
