@@ -27,6 +27,12 @@ class CompletionStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    prompt_evaluated: int = 0
+    """Prompt tokens llama.cpp evaluated: the rest came from the context's cached prefix."""
+    prompt_ms: float = 0.0
+    """llama.cpp's time evaluating the prompt (its own counters)."""
+    generation_ms: float = 0.0
+    """llama.cpp's time generating the reply."""
 
     @property
     def tokens_per_second(self) -> float:
@@ -120,15 +126,21 @@ class LlamaChatModel:
         kwargs: dict[str, Any] = {"temperature": 0.0, "max_tokens": max_tokens}
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        import llama_cpp
+
         with self._lock:
             llm = self._context(purpose)
+            llama_cpp.llama_perf_context_reset(llm.ctx)
             started = time.perf_counter()
             out = llm.create_chat_completion(messages=list(messages), **kwargs)
             usage = out.get("usage", {})
+            perf = llama_cpp.llama_perf_context(llm.ctx)
             self.last = CompletionStats(
                 prompt_tokens=usage.get("prompt_tokens", 0),
                 completion_tokens=usage.get("completion_tokens", 0),
                 seconds=time.perf_counter() - started,
+                prompt_evaluated=perf.n_p_eval, prompt_ms=round(perf.t_p_eval_ms, 1),
+                generation_ms=round(perf.t_eval_ms, 1),
             )
         return out["choices"][0]["message"]["content"] or ""
 

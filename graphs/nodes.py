@@ -6,6 +6,7 @@ anything else, because LangGraph re-runs the whole node when the job is resumed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -40,9 +41,11 @@ def plan(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Ask the planner which tools to run on which files (round 1)."""
     ctx = runtime.context
     glances = glance(ctx, state["job_id"], state["files"]) if ctx.glance else {}
+    before = ctx.llm.last
     steps, notes = make_plan(ctx.llm, state["question"], state["files"], ctx.registry, ctx.tool_ctx, glances,
                              field_plans=ctx.field_plans)
-    ctx.emit(state["job_id"], Event.PLANNED, {"plan": steps, "notes": notes, "round": 1, "glances": glances})
+    ctx.emit(state["job_id"], Event.PLANNED, {"plan": steps, "notes": notes, "round": 1, "glances": glances,
+                                              "llm": _llm_stats(ctx, before)})
     return {"plan": steps, "plan_notes": notes, "glances": glances, "round": 1,
             "rounds": [Round(round=1, reason="first plan")], "status": "running",
             "timestamps": _stamp(state, "planned")}
@@ -87,7 +90,8 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Write the answer from the step results and code-computed facts only, citing steps."""
     ctx = runtime.context
     steps, question = state["steps"], state["question"]
-    facts = draft_facts(question, steps, state["files"], ctx.alarm_classes, ctx.alarm_floor)
+    facts = draft_facts(question, steps, state["files"], ctx.alarm_classes, ctx.alarm_floor,
+                        ctx.policy()[0].detector_class_min_confidence)
     if not any(s["ok"] for s in steps):
         answer = f"{NOT_SHOWN} anything: no tool produced a result for these files."
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
@@ -104,6 +108,7 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         return unsupported_claims(answer, steps, facts) + wrong_field(question, answer, steps)
 
     raw = ctx.llm.complete(messages, schema=schema, max_tokens=300, purpose="draft")
+    calls = [dataclasses.asdict(ctx.llm.last)]
     reply = json.loads(raw)
     revisions = 0
     problems = problems_of(reply["answer"])
@@ -113,6 +118,7 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         retry = [*messages, {"role": "assistant", "content": raw},
                  {"role": "user", "content": REVISE.format(problems="\n".join(f"- {p}" for p in problems))}]
         revised = json.loads(ctx.llm.complete(retry, schema=schema, max_tokens=300, purpose="draft"))
+        calls.append(dataclasses.asdict(ctx.llm.last))
         if len(problems_of(revised["answer"])) < len(problems):
             reply, revisions = revised, 1
     answer = reply["answer"].strip()
@@ -124,9 +130,16 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     cited_lines = list(dict.fromkeys(c for c in cited if ":" in c))
     ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer, "citations": citations,
                                               "cited_lines": cited_lines, "revisions": revisions,
-                                              "draft_source": "llm"})
+                                              "draft_source": "llm", "llm": calls})
     return {"facts": facts, "draft_answer": answer, "citations": citations, "cited_lines": cited_lines,
             "draft_revisions": revisions, "draft_source": "llm", "timestamps": _stamp(state, "drafted")}
+
+
+def _llm_stats(ctx: GraphContext, before: object) -> dict[str, Any] | None:
+    """The LLM call's token counts and llama.cpp timings (for the event log and the benchmark);
+    None when no call was made since `before` was read."""
+    last = ctx.llm.last
+    return dataclasses.asdict(last) if last is not before and dataclasses.is_dataclass(last) else None
 
 
 def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
@@ -147,7 +160,7 @@ def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     for problem in unsupported_claims(answer, steps, state.get("facts", [])):
         flags.append(Flag(kind="unsupported_claim", steps=state.get("citations", []), message=problem))
     flags += wrong_field_flags(question, answer, steps)
-    flags += uncertain_alarms(steps, ctx.alarm_classes, ctx.alarm_floor)
+    flags += uncertain_alarms(steps, ctx.alarm_classes, ctx.alarm_floor, ctx.policy()[0].detector_class_min_confidence)
     flags += stated_disagreement(answer, steps, flags)
     suspicious = instruction_lines(steps)
     if suspicious:
