@@ -1,0 +1,169 @@
+"""The gold set through the service, beside the plain script, on the same cases in one run.
+
+    python -m bench.gold [--only ID,KIND,...] [--before] [--out DIR]
+
+Sides, one after another so they never share the cores:
+- `jimoku`: `jimoku serve` on its defaults (a fresh data folder), each case posted with its
+  files and polled until it waits for review; wall time from the POST, the per-stage split
+  from the job's timestamps and llama.cpp's own counters in its `planned`/`drafted` events;
+- `before` (with `--before`): the same service with the code-written plan and answer of
+  field questions off (`JIMOKU_FIELD_PLANS=0`, `JIMOKU_EXTRACTIVE_ANSWERS=0`), i.e. every
+  plan and draft by the LLM, as before they existed;
+- `plain`: `bench.plain`, the same models kept warm with no jimoku.
+Each side is warmed by one job first (not counted). The gold cases share some files (a
+plate asked for its serial and its model), so the service's result cache serves the second
+OCR of a file, as it would in a factory; the plain script reads every file again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.evaluation.cases import GoldCase, load_cases
+from app.evaluation.metrics import score_case
+from bench import coldstart, machine, plain, report
+from bench.report import Row, Section
+from bench.stats import ratio
+
+CASES = Path("eval/cases")
+MEDIAN_TARGET_S, P95_TARGET_S, RATIO_TARGET = 3.5, 6.0, 0.67
+BEFORE_ENV = {"JIMOKU_FIELD_PLANS": "0", "JIMOKU_EXTRACTIVE_ANSWERS": "0"}
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _gap_s(doc: dict[str, Any], start: str, end: str) -> float | None:
+    ts = doc.get("timestamps", {})
+    first = doc.get("created_at") if start == "created" else ts.get(start)
+    if not first or not ts.get(end):
+        return None
+    return (datetime.fromisoformat(ts[end]) - datetime.fromisoformat(first)).total_seconds()
+
+
+def _service_case(client: httpx.Client, server: Any, case: GoldCase) -> dict[str, Any]:
+    started = time.perf_counter()
+    response = client.post("/v1/jobs", data={"question": case.question},
+                           files=[("files", (f.name, f.read_bytes())) for f in case.files])
+    if response.status_code != 202:
+        raise RuntimeError(f"{case.id}: POST /v1/jobs answered {response.status_code}: {response.text[:200]}")
+    job_id = response.json()["id"]
+    while (doc := client.get(f"/v1/jobs/{job_id}").json())["status"] in ("queued", "running"):
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    events = {e: json.loads(d) for e, d in server.sql(
+        f"SELECT event, data FROM job_events WHERE job_id = '{job_id}' AND event IN ('planned', 'drafted')")}
+    plan_llm = events.get("planned", {}).get("llm") or {}
+    draft_llm = events.get("drafted", {}).get("llm") or []
+    return {
+        "id": case.id, "wall_s": wall, "correct": score_case(case, doc, wall).correct, "answer": doc.get("draft_answer"),
+        "draft_source": doc.get("draft_source"), "status": doc["status"],
+        "plan_s": _gap_s(doc, "created", "planned"), "tools_s": _gap_s(doc, "planned", "executed"),
+        "draft_s": _gap_s(doc, "executed", "drafted"), "checks_s": _gap_s(doc, "drafted", "checked"),
+        "plan_prompt_ms": plan_llm.get("prompt_ms", 0.0), "plan_gen_ms": plan_llm.get("generation_ms", 0.0),
+        "draft_prompt_ms": sum(c["prompt_ms"] for c in draft_llm), "draft_gen_ms": sum(c["generation_ms"] for c in draft_llm),
+        "revisions": max(0, len(draft_llm) - 1), "llm_calls": int(bool(plan_llm)) + len(draft_llm),
+    }
+
+
+def run_service(cases: list[GoldCase], data_dir: Path, extra_env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    server, _ = coldstart.start(data_dir, extra_env=extra_env)
+    try:
+        client = httpx.Client(base_url=server.url, timeout=600,
+                              headers={"Authorization": f"Bearer {server.keys['submitter']}"})
+        _service_case(client, server, cases[0])  # warm-up, not counted
+        return [_service_case(client, server, case) for case in cases]
+    finally:
+        coldstart.stop(server)
+
+
+def run_plain(cases: list[GoldCase]) -> list[dict[str, Any]]:
+    from llama_cpp import Llama
+
+    from app.settings import Settings
+    from app.tooling import load_registry
+    from tools import models
+
+    settings = Settings()
+    registry, ctx = load_registry(settings), settings.tool_context()
+    llama = Llama(model_path=str(models.ensure("planner", settings.model_dir)), n_ctx=8192, n_threads=2,
+                  n_threads_batch=2, seed=7, verbose=False)
+    plain.job(llama, cases[0].question, cases[0].files, registry, ctx)  # warm-up, not counted
+    runs = []
+    for case in cases:
+        run = plain.job(llama, case.question, case.files, registry, ctx)
+        doc = {"status": "awaiting_review", "draft_answer": run["answer"], "plan": [], "flags": []}
+        runs.append({"id": case.id, **run, "correct": score_case(case, doc, run["wall_s"]).correct})
+    return runs
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(values) if values else 0.0
+
+
+def section(sides: dict[str, list[dict[str, Any]]]) -> Section:
+    jimoku, base = sides["jimoku"], sides["plain"]
+    med, p95 = _median(jimoku, "wall_s"), _p95([r["wall_s"] for r in jimoku])
+    r = ratio(med, _median(base, "wall_s"))
+    rows = [
+        Row("gold", f"median wall per case, warm (n={len(jimoku)})", f"{med:.2f} s", f"{_median(base, 'wall_s'):.2f} s (plain)",
+            r, f"≤ {MEDIAN_TARGET_S} s and ≤ {RATIO_TARGET}× plain", med <= MEDIAN_TARGET_S and r is not None and r <= RATIO_TARGET),
+        Row("gold", "p95 wall per case", f"{p95:.2f} s", f"{_p95([r['wall_s'] for r in base]):.2f} s (plain)",
+            None, f"≤ {P95_TARGET_S} s", p95 <= P95_TARGET_S),
+    ]
+    for name, side in sides.items():
+        rows.append(Row("gold", f"{name}: accuracy", f"{sum(r['correct'] for r in side)}/{len(side)}"))
+    for name in ("jimoku", "before"):
+        if not (runs := sides.get(name, [])):
+            continue
+        rows.append(Row("gold", f"{name}: split, medians: plan / tools / draft / checks (s)", " / ".join(
+            f"{_median(runs, k):.2f}" for k in ("plan_s", "tools_s", "draft_s", "checks_s"))))
+        rows.append(Row("gold", f"{name}: LLM ms, means: plan prompt / gen, draft prompt / gen; revisions; code drafts",
+                        " / ".join(f"{statistics.mean(r[k] for r in runs):.0f}" for k in
+                                   ("plan_prompt_ms", "plan_gen_ms", "draft_prompt_ms", "draft_gen_ms"))
+                        + f"; {sum(r['revisions'] for r in runs)}; {sum(r['draft_source'] == 'code' for r in runs)}/{len(runs)}"))
+    rows.append(Row("gold", "plain: split, medians: plan / tools / draft (s)",
+                    " / ".join(f"{_median(base, k):.2f}" for k in ("plan_s", "tools_s", "draft_s"))))
+    return Section("gold side by side", rows=rows, raw=sides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.gold", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="case ids or kinds, comma-separated")
+    parser.add_argument("--before", action="store_true", help="also the service with the code-written plan and answer off")
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    args = parser.parse_args(argv)
+    cases = load_cases(CASES, {s for s in args.only.split(",") if s} or None)
+    started_at, t0 = datetime.now().astimezone(), time.perf_counter()
+    monitor = machine.LoadMonitor()
+    monitor.start()
+    sides: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="jimoku-gold-") as tmp:
+        sides["jimoku"] = run_service(cases, Path(tmp) / "jimoku")
+        if args.before:
+            sides["before"] = run_service(cases, Path(tmp) / "before", BEFORE_ENV)
+    sides["plain"] = run_plain(cases)
+    doc = report.document([section(sides)], {
+        "started_at": started_at.isoformat(timespec="seconds"), "mode": "gold",
+        "config": {"only": args.only, "before": args.before}, "wall_s": round(time.perf_counter() - t0, 1),
+        "machine": machine.describe(), "load": monitor.stop()})
+    report.write(doc, args.out, f"{started_at:%Y-%m-%d}-gold")
+    print(report.markdown(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
