@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app import cli_db, cli_eval, cli_jobs, cli_policy
+from app import cli_audit, cli_db, cli_eval, cli_jobs, cli_mcp, cli_policy
 from app.settings import Settings, get_settings
 from app.store.migrations import database_for
 from app.tooling import load_registry
@@ -31,7 +31,9 @@ app.add_typer(cli_policy.policy_app, name="policy")
 app.command()(cli_policy.export)
 app.command("eval")(cli_eval.evaluate)
 app.add_typer(cli_db.db_app, name="db")
+app.add_typer(cli_audit.audit_app, name="audit")
 app.command()(cli_db.worker)
+app.command()(cli_mcp.mcp)
 
 
 def _settings() -> Settings:

@@ -37,6 +37,30 @@ def db_upgrade() -> None:
     typer.echo(f"{db.dialect}: applied {applied}" if applied else f"{db.dialect}: up to date")
 
 
+@db_app.command("prune")
+def db_prune(
+    days: Annotated[float | None, typer.Option(
+        help="Keep this many days (default: JIMOKU_RETENTION_DAYS; 0 keeps everything).")] = None,
+) -> None:
+    """Delete finished jobs' uploaded files and event-log rows older than the retention period (jobs,
+    decisions and outcomes are kept; nothing of a queued, running or awaiting job is touched)."""
+    from app.retention import prune
+    from app.store.stores import open_stores
+
+    settings = get_settings()
+    stores = open_stores(settings)
+    try:
+        report = prune(stores.db, stores.artifacts, days=settings.retention_days if days is None else days)
+    finally:
+        stores.close()
+    if report is None:
+        typer.echo("retention is off (0 days): nothing deleted")
+        return
+    typer.echo(f"before {report.before}: {report.jobs} finished job(s) pruned, {report.files} file(s) deleted "
+               f"({report.bytes / 1e6:.1f} MB), {report.kept_shared} kept (held by newer jobs), "
+               f"{report.events} event-log row(s) deleted")
+
+
 def worker(
     queues: Annotated[str | None, typer.Option(
         help="Comma-separated queues to take work from: `jobs` (plans, drafts, review resumes) and tool "

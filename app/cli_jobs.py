@@ -68,6 +68,8 @@ def review(
     edit: Annotated[str | None, typer.Option("--edit", help="Replace the draft with this answer.")] = None,
     reject: Annotated[str | None, typer.Option("--reject", help="Reject, with the reason.")] = None,
     reviewer: Annotated[str, typer.Option(help="Who decides.")] = "cli",
+    fingerprint: Annotated[str | None, typer.Option(
+        help="The job's fingerprint as you saw it (GET /v1/jobs/ID): refused if the job changed since.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Approve, edit or reject a job waiting for review."""
@@ -82,6 +84,8 @@ def review(
     else:
         decision = {"decision": "reject", "comment": reject}
     decision["reviewer"] = reviewer
+    if fingerprint:
+        decision["fingerprint"] = fingerprint
     engine = _engine()
     try:
         job = engine.review(job_id, decision)

@@ -10,6 +10,7 @@ import typer
 
 from app.policy_stats import propose_threshold
 from app.settings import get_settings
+from app.store.audit import AuditLog
 from app.store.db import Database
 from app.store.migrations import database_for
 from app.store.outcomes import OutcomeStore
@@ -39,6 +40,8 @@ def set_(
     audit_rate: Annotated[float | None, typer.Option(help="Share of automatic jobs audited (0..1).")] = None,
     always_review_tool: Annotated[list[str], typer.Option(help="A tool whose jobs always go to a person.")] = [],  # noqa: B006
     resume_kind: Annotated[list[str], typer.Option(help="Lift the automation pause of a case kind.")] = [],  # noqa: B006
+    fingerprint: Annotated[str | None, typer.Option(
+        help="'required': API decisions must send the job's fingerprint; 'optional': old clients may omit it.")] = None,
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history).")] = None,
     by: Annotated[str, typer.Option(help="Who changes it.")] = "cli",
 ) -> None:
@@ -54,6 +57,10 @@ def set_(
         update["always_review_tools"] = sorted(set(policy.always_review_tools) | set(always_review_tool))
     if resume_kind:
         update["paused_case_kinds"] = {k: v for k, v in policy.paused_case_kinds.items() if k not in resume_kind}
+    if fingerprint is not None:
+        if fingerprint not in ("required", "optional"):
+            raise typer.BadParameter("give 'required' or 'optional'", param_hint="--fingerprint")
+        update["require_fingerprint"] = fingerprint == "required"
     new = type(policy).model_validate(policy.model_dump() | update)
     typer.echo(f"policy version {store.put(new, changed_by=by, reason=reason)}")
 
@@ -81,4 +88,10 @@ def export(
     with out.open("w", encoding="utf-8") as fh:
         for record in records:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    typer.echo(f"wrote {len(records)} reviewed job(s) to {out}")
+    # The audit chain's head beside the records: kept with the export, it later shows whether the
+    # chain was cut back or rewritten (`jimoku audit verify --head HASH`).
+    head = AuditLog(_db()).head()
+    head_file = out.with_name(out.name + ".audit-head.json")
+    head_file.write_text(json.dumps({"audit_chain_head": head, "records": len(records)}) + "\n", encoding="utf-8")
+    typer.echo(f"wrote {len(records)} reviewed job(s) to {out}; audit chain head "
+               f"{head['seq'] if head else 0} {head['hash'] if head else '-'} in {head_file}")

@@ -110,9 +110,12 @@ class Engine:
                             artifact_path=self.artifact_path, run_elsewhere=self.queue.run_elsewhere,
                             max_rounds=self.settings.max_rounds, replan_budget_s=self.settings.replan_budget_seconds,
                             glance=self.settings.glance, alarm_floor=self.settings.alarm_floor,
+                            extractive_answers=self.settings.extractive_answers,
+                            field_plans=self.settings.field_plans,
                             alarm_classes=frozenset(c.strip() for c in self.settings.alarm_classes.split(",")
                                                     if c.strip()))
 
     def document(self, job_id: str) -> dict[str, Any]:
         """The job as one JSON document (`app.document.job_document`); KeyError when there is none."""
-        return job_document(self.jobs.get(job_id), self.runner.state(job_id))
+        job, state = self.jobs.get(job_id), self.runner.state(job_id)
+        return job_document(job, state, self.reviews.approvals_view(job_id, state))

@@ -2,7 +2,9 @@
 
 Concurrency is bounded twice: a few worker threads (the planner LLM runs one call at a
 time anyway), and each tool's own slot limit inside the graph, so CPU-heavy tools never
-oversubscribe the two cores. On start, jobs a killed process left `running` go back to
+oversubscribe the two cores. The next job taken is the fair one (`app.store.jobs.next_fair`:
+the key with the fewest jobs running, then the one served longest ago), so one key's burst does
+not make every other key wait behind it. On start, jobs a killed process left `running` go back to
 the queue and decisions it recorded but did not apply are applied. With no threads
 (the CLI) a job waits in the table for whoever runs it, and decisions apply at once.
 """
@@ -14,6 +16,7 @@ import threading
 from typing import Any
 
 from app.runner import Runner
+from app.store.jobs import next_fair
 from tools.registry import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -36,8 +39,9 @@ class InProcessQueue:
         until the runner starts them)."""
         self._taken_lock = threading.Lock()
 
-    def defer_job(self, job_id: str) -> None:
-        """The job is in the table as queued: let an idle thread take it now."""
+    def defer_job(self, job_id: str, priority: int = 0) -> None:
+        """The job is in the table as queued: let an idle thread take it now (the order is the fair
+        pick of `_take`, so `priority` is not needed here)."""
         with self._wake:
             self._wake.notify()
 
@@ -72,7 +76,7 @@ class InProcessQueue:
 
     def _take(self) -> str | None:
         with self._taken_lock:
-            job_id = self.runner.jobs.next_queued(exclude=self._taken)
+            job_id = next_fair(self.runner.jobs.db, exclude=self._taken)  # round-robin across keys
             if job_id is not None:
                 self._taken.add(job_id)
             return job_id

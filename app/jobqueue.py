@@ -23,8 +23,10 @@ class JobQueue(Protocol):
     """True when this process runs the jobs it queues (its own events then feed its metrics,
     and it warms the planner up); False when workers elsewhere do."""
 
-    def defer_job(self, job_id: str) -> None:
-        """Have a worker run the stored job `job_id` (a second request while it waits is a no-op)."""
+    def defer_job(self, job_id: str, priority: int = 0) -> None:
+        """Have a worker run the stored job `job_id` (a second request while it waits is a no-op);
+        a higher `priority` runs first where the queue orders by it (intake gives a key's jobs
+        `-(its jobs ahead)`, so keys take turns)."""
         ...
 
     def defer_decision(self, job_id: str) -> None:

@@ -70,8 +70,9 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = f"{self.max_bytes / 1_000_000:.0f} MB"
-        response = JSONResponse({"detail": f"the request is over the {limit} limit; send smaller or fewer files"},
-                                status_code=413, headers={"Connection": "close"})
+        # Answered before routing, so outside the handlers that add codes (app/api/errors.py): its own.
+        response = JSONResponse({"detail": f"the request is over the {limit} limit; send smaller or fewer files",
+                                 "code": "payload_too_large"}, status_code=413, headers={"Connection": "close"})
         await response(scope, receive, send)
 
 

@@ -11,10 +11,13 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Route
 
-from app.api.errors import database_unavailable
+from app.api.errors import database_unavailable, install_error_codes
 from app.api.routes import artifacts, health, jobs, keys, policy, reviews, tools
 from app.limits import BodySizeLimit
+from app.mcp.http import PATH as MCP_PATH
+from app.mcp.http import McpEndpoint
 from app.service import Service
 from app.settings import get_settings
 from app.web import routes as web
@@ -25,7 +28,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     service = Service.build(get_settings())
     app.state.service = service
     service.start()
-    yield
+    async with mcp_endpoint.running():
+        yield
     service.stop()
 
 
@@ -45,9 +49,13 @@ app = FastAPI(
     redoc_url=None,
 )
 app.add_exception_handler(psycopg.OperationalError, database_unavailable)
+install_error_codes(app)  # every error answer gets a stable `code` (table in app/api/errors.py)
 for module in (health, jobs, reviews, tools, artifacts, keys, policy, web):
     app.include_router(module.router)
 web.mount_static(app)
+# MCP over streamable HTTP (app/mcp/http.py): the same keys and REST routes, for AI assistants.
+mcp_endpoint = McpEndpoint(get_settings())
+app.router.routes.append(Route(MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False))
 app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
 
 

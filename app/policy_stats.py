@@ -6,6 +6,7 @@ dashboard); the graph only applies the threshold the admin sets (graphs/policy.p
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,3 +68,70 @@ def propose_threshold(history: Sequence[tuple[float, bool]], *, min_precision: f
                     int(best["support"]), float(best["automation_rate"]),
                     f"{best['support']} reviewed drafts at or above {best['threshold']:.3f}: precision "
                     f"{best['precision']:.3f}, 95% lower bound {best['lower_bound']:.3f}", table)
+
+
+def trust_by_kind(rows: Sequence[tuple[str | None, str | None, int, int | None, str]],
+                  refusals: dict[str, int]) -> list[dict[str, object]]:
+    """Per case kind: automation ratio, audit precision, two-person share and refused stale decisions.
+
+    `rows` are outcomes (case kind, decision, audit, draft unchanged, record JSON); `refusals`
+    counts decisions refused because the job changed under the reviewer, per case kind."""
+    kinds: dict[str, dict[str, int]] = {}
+    for kind, decision, audit, unchanged, record in rows:
+        c = kinds.setdefault(kind or "none", {"jobs": 0, "auto": 0, "audits": 0, "agreed": 0, "people": 0, "two": 0})
+        c["jobs"] += 1
+        c["auto"] += decision == "auto_approve"
+        if audit:
+            c["audits"] += 1
+            c["agreed"] += bool(unchanged)
+        if decision in ("approve", "edit", "reject"):
+            c["people"] += 1
+            c["two"] += len(json.loads(record).get("approvals") or []) >= 2
+    out = []
+    for kind in sorted(set(kinds) | set(refusals)):
+        c = kinds.get(kind, {"jobs": 0, "auto": 0, "audits": 0, "agreed": 0, "people": 0, "two": 0})
+        out.append({"case_kind": kind, "jobs": c["jobs"],
+                    "automation_ratio": round(c["auto"] / c["jobs"], 3) if c["jobs"] else None,
+                    "audits": c["audits"], "audit_precision": round(c["agreed"] / c["audits"], 3) if c["audits"] else None,
+                    "two_person_share": round(c["two"] / c["people"], 3) if c["people"] else None,
+                    "refused_stale": refusals.get(kind, 0)})
+    return out
+
+
+def threshold_support(records: Sequence[tuple[str, int | None]], class_floors: dict[str, float],
+                      ocr_floor: float | None) -> list[dict[str, object]]:
+    """The history behind each per-class and OCR-line threshold of the policy: of the reviewed jobs
+    whose evidence had such a detection (or OCR lines), how many there were, how many fell below the
+    threshold, and how often people approved those drafts unchanged."""
+    table: list[dict[str, object]] = []
+    wanted = [("detector_class", name, floor) for name, floor in sorted(class_floors.items())]
+    if ocr_floor is not None:
+        wanted.append(("ocr_line", "OCR line", ocr_floor))
+    for what, name, floor in wanted:
+        seen = below = below_ok = 0
+        for record, unchanged in records:
+            confs = _confidences(json.loads(record), what, name)
+            if not confs:
+                continue
+            seen += 1
+            if min(confs) < floor:
+                below += 1
+                below_ok += bool(unchanged)
+        table.append({"kind": what, "name": name, "threshold": floor, "reviewed_jobs": seen, "below": below,
+                      "below_approved_unchanged": below_ok,
+                      "below_precision": round(below_ok / below, 3) if below else None})
+    return table
+
+
+def _confidences(doc: dict[str, object], what: str, name: str) -> list[float]:
+    found: list[float] = []
+    for step in doc.get("steps") or []:  # type: ignore[attr-defined]
+        result = step.get("result") or {}
+        if what == "detector_class":
+            found += [float(d.get("confidence") or 0) for d in result.get("detections") or []
+                      if d.get("class_name") == name]
+        else:
+            lines = [ln for p in result.get("pages") or [] for ln in p.get("lines") or []]
+            found += [float(ln.get("confidence") or 0) for ln in lines]
+            found += [float(ln.get("confidence") or 0) for ln in result.get("unread_lines") or []]
+    return found

@@ -125,18 +125,24 @@ class ProcrastinateQueue:
         self.resources = resources or {}
         """Tool name → resource class, overriding what the tool declares (`JIMOKU_TOOL_RESOURCES`)."""
 
-    def defer_job(self, job_id: str) -> None:
+    def defer_job(self, job_id: str, priority: int = 0) -> None:
         """Queue a job; a second request while one waits is a no-op (queueing lock). When the queue
-        cannot be reached the job stays accepted: a worker's sweep queues it later."""
-        self._defer(RUN_JOB, f"job:{job_id}", job_id)
+        cannot be reached the job stays accepted: a worker's sweep queues it later.
+
+        Fair order across keys: procrastinate takes the highest `priority` first, then the oldest,
+        and intake gives a key's job `-(that key's jobs ahead of it)`, so the first job of every
+        key comes before any key's second (set at defer time: a job keeps its place). Chosen over a
+        queue per key (workers listen to fixed queue names) and over `lock` (which serialises a
+        key's jobs instead of interleaving them)."""
+        self._defer(RUN_JOB, f"job:{job_id}", job_id, priority)
 
     def defer_decision(self, job_id: str) -> None:
         """Queue the application of a recorded review decision (or leave it to the sweep, as above)."""
         self._defer(APPLY_DECISION, f"decision:{job_id}", job_id)
 
-    def _defer(self, task: str, lock: str, job_id: str) -> None:
+    def _defer(self, task: str, lock: str, job_id: str, priority: int = 0) -> None:
         try:
-            self.app.configure_task(task, queueing_lock=lock).defer(job_id=job_id)
+            self.app.configure_task(task, queueing_lock=lock, priority=priority).defer(job_id=job_id)
         except AlreadyEnqueued:
             pass
         except Exception:  # stored already: the workers' sweep finds what has no queue entry

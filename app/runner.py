@@ -6,24 +6,41 @@ threads on SQLite), so it never runs in two places at once. Each run counts an a
 a job whose worker died `max_attempts` times fails with that reason instead of taking
 the next worker down. The job table's status is written once per transition: `running`
 when a run starts, then `awaiting_review`, or the final status when the graph ends.
+
+A decision is applied exactly once, wherever a kill cut it (issue 18): a job with a recorded
+decision is never run as a new attempt (it is never set `running`; the decision path takes it),
+a resume cut short is continued from its last checkpoint (which can lag behind the steps
+that ran: the review step's result saved as a pending write, its checkpoint not yet; LangGraph
+then shows no next step and no interrupt, and taking that for "ended" once wrote the job's
+status as the graph's `running`), the
+decision is marked applied only after the job's final status is written, and `finalized` is
+said once even if the finalize step runs again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from app.settings import Settings
-from app.store.jobs import JobRow, JobStore
+from app.store.event_log import EventLog
+from app.store.jobs import JobRow, JobStore, start_run
 from graphs.context import EventSink, GraphContext
 from graphs.contract import FINAL_STATUSES, Event
 
 log = logging.getLogger(__name__)
+
+
+def _unfinished(snapshot: StateSnapshot) -> bool:
+    """The graph has steps left: a next node, or tasks of the last checkpoint (a step whose result
+    is saved but whose checkpoint is not, after a kill)."""
+    return bool(snapshot.next or snapshot.tasks)
 
 
 def _config(job_id: str) -> RunnableConfig:
@@ -59,11 +76,15 @@ class Runner:
         job = self.jobs.get(job_id)
         if job.status in FINAL_STATUSES or job.status == "awaiting_review":
             return job
+        recorded = self.jobs.decision(job_id)
+        if recorded is not None:  # decided: only the decision path may finish it (not a new attempt)
+            return self._apply(job_id, recorded.decision)
         if job.attempts >= self.settings.max_attempts:
             return self._fail(job_id, (
                 f"the worker stopped {job.attempts} times while running this job (crash or kill); "
                 "it was not retried again. Check the logs, then submit it again"))
-        self.jobs.set_status(job_id, "running", count_attempt=True)
+        if not start_run(self.jobs.db, job_id):  # cancelled (or taken by a decision) since it was read
+            return self.jobs.get(job_id)
         self.emit(job_id, Event.RUNNING, {"status": "running", "attempt": job.attempts + 1})
         config = _config(job_id)
         started = bool(self.graph.get_state(config).values)
@@ -71,7 +92,7 @@ class Runner:
             "job_id": job_id, "question": job.question, "files": job.files, "auto_approve": job.auto_approve,
         }
         try:
-            self.graph.invoke(payload, config, context=self.context())
+            self.graph.invoke(payload, config, context=self._context(job_id))
         except Exception as exc:  # the job fails with a reason; the process stays up
             log.exception("job %s failed", job_id)
             return self._fail(job_id, f"{type(exc).__name__}: {exc}")
@@ -83,9 +104,10 @@ class Runner:
         return self.jobs.get(job_id)
 
     def apply_recorded_decision(self, job_id: str) -> JobRow:
-        """Resume a job with the decision recorded on it, if that is not applied yet."""
+        """Resume a job with the decision recorded on it, if that is not applied yet (or applied but
+        the job's final status was never written)."""
         recorded = self.jobs.decision(job_id)
-        if recorded is None or recorded.applied:
+        if recorded is None or (recorded.applied and self.jobs.get(job_id).status in FINAL_STATUSES):
             return self.jobs.get(job_id)
         with self.jobs.db.session_lock(f"jimoku-job:{job_id}") as mine:
             return self._apply(job_id, recorded.decision) if mine else self.jobs.get(job_id)
@@ -96,11 +118,30 @@ class Runner:
 
     def _apply(self, job_id: str, decision: dict[str, Any]) -> JobRow:
         config = _config(job_id)
-        # Applied already if the process died after resuming but before marking it.
-        if self.graph.get_state(config).interrupts:
-            self.graph.invoke(Command(resume=decision), config, context=self.context())
+        snapshot = self.graph.get_state(config)
+        # An error here (e.g. the database went away) propagates and leaves the decision unapplied:
+        # the next start, or the workers' sweep, applies it again.
+        if snapshot.interrupts:
+            self.graph.invoke(Command(resume=decision), config, context=self._context(job_id))
+        elif _unfinished(snapshot):  # a resume cut short: go on from its last checkpoint
+            self.graph.invoke(None, config, context=self._context(job_id))
+        job = self._settle(job_id)
+        # Marked last: a kill before this re-applies it on the next start, which only re-settles.
         self.jobs.mark_applied(job_id)
-        return self._settle(job_id)
+        return job
+
+    def _context(self, job_id: str) -> GraphContext:
+        """The run's context, saying `finalized` only once per job (finalize may run again after a
+        kill between its event and its checkpoint)."""
+        ctx = self.context()
+        emit, log_ = ctx.emit, EventLog(self.jobs.db)
+
+        def once(jid: str, event: str, data: dict[str, Any]) -> None:
+            if event == Event.FINALIZED and log_.has(jid, Event.FINALIZED):
+                return
+            emit(jid, event, data)
+
+        return dataclasses.replace(ctx, emit=once)
 
     def _settle(self, job_id: str) -> JobRow:
         """Write where the graph stopped: waiting for a person, or ended."""
@@ -110,9 +151,11 @@ class Runner:
             values = snapshot.values
             self.emit(job_id, Event.AWAITING_REVIEW, {"status": "awaiting_review", "flags": values.get("flags", []),
                                                       "confidence": values.get("confidence")})
-        elif not snapshot.next:
+        elif not _unfinished(snapshot):
+            was = self.jobs.get(job_id).status
             self.jobs.set_status(job_id, snapshot.values.get("status", "failed"))
-            self.finished(job_id)
+            if was not in FINAL_STATUSES:  # settled again after a kill: the outcome is kept already
+                self.finished(job_id)
         return self.jobs.get(job_id)
 
     def recover(self) -> list[JobRow]:

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     """Detector classes that raise an alarm (comma-separated); below `alarm_floor` a
     detection of one is flagged `uncertain_alarm` and the job goes to a person."""
     alarm_floor: float = 0.6
+    field_plans: bool = True
+    """Plan a question for a labelled field (serial, model, voltage…) in code: the text reader
+    on every image and document, speech on every recording (graphs/planner.py)."""
+    extractive_answers: bool = True
+    """Answer a question for one labelled field (serial, model, part number, material) from
+    the one value the evidence labels, without the LLM (graphs/extractive.py)."""
 
     planner_model: Path | None = None
     """Any GGUF file; unset uses the embedded Qwen2.5-Coder-1.5B."""
@@ -116,6 +122,21 @@ class Settings(BaseSettings):
     """How long a job waits for a worker of another resource class to take one of its tool steps."""
     host: str = "127.0.0.1"
     port: int = 8088
+    max_tool_calls: int = 4
+    """Direct tool calls (`POST /v1/tools/{name}`) running or waiting at once in one API process; one
+    more is a 503 with Retry-After (each tool also runs only its own slot count at once; jobs wait
+    in the job queue, not here)."""
+    tool_retry_after_seconds: int = 10
+    """The Retry-After of that 503."""
+    max_queued_jobs_per_key: int = 50
+    """Jobs of one API key queued or running at once; one more is a 429 with Retry-After."""
+    max_stored_bytes_per_key: int = 2_000_000_000
+    """Bytes of uploads held for one API key's jobs that are not yet pruned (counted per job);
+    a submission that would pass it is a 507 (`jimoku db prune` frees finished jobs' files)."""
+    retention_days: float = 90.0
+    """Finished jobs' uploaded files and event-log rows older than this are deleted by
+    `jimoku db prune` (run it daily, e.g. from cron); 0 keeps everything. Job rows, decisions and
+    outcomes (the audit trail) are kept."""
 
     def tool_context(self) -> ToolContext:
         """The `ToolContext` every tool call in this process gets (same-named settings)."""

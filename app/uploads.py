@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import errno
 import tempfile
+import wave
 from pathlib import Path
 
 from fastapi import HTTPException, UploadFile, status
+
+from tools.errors import ToolInputError
 
 _CHUNK = 1024 * 1024
 
@@ -60,3 +63,24 @@ def disk_error(exc: OSError) -> HTTPException:
         return HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE,
                              "the server's disk is full; nothing was stored, try again later")
     return HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"could not store the upload: {exc.strerror}")
+
+
+def check_wav_header(path: Path, name: str, max_seconds: float) -> None:
+    """Refuse a WAV longer than `max_seconds` from its RIFF header alone (issue 18: a 190 MB
+    zero-padded WAV cost ~30 s of decoding before its 400). The length is the data chunk's,
+    capped by what the file holds; anything but a PCM WAV is left to ffprobe (`tools.validate`).
+    `ToolInputError` with the reason, naming the uploaded file."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            rate, frame_bytes = wav.getframerate(), wav.getnchannels() * wav.getsampwidth()
+            frames = wav.getnframes()
+    except (wave.Error, EOFError, OSError, ValueError):
+        return  # not a PCM WAV the stdlib reads: the slower probe decides
+    if rate <= 0 or frame_bytes <= 0:
+        raise ToolInputError(f"the recording {name!r} has a broken WAV header (rate {rate}, frame {frame_bytes} bytes); "
+                             "send a WAV, MP3, M4A, OGG/Opus or FLAC recording")
+    frames = min(frames, path.stat().st_size // frame_bytes)  # a header may claim more than is there
+    seconds = frames / rate
+    if seconds > max_seconds:
+        raise ToolInputError(f"the recording {name!r} is {seconds / 60:.1f} minutes long; the limit is "
+                             f"{max_seconds / 60:.0f} minutes: send a shorter clip")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from graphs.evidence import codes, detected, labelled_values_all, norm_code, ratings, sources
 from graphs.injection import without_instructions
+from graphs.policy import uncertain_floor
 from graphs.prompts import NOT_SHOWN
 from graphs.state import Flag, StepResult
 
@@ -107,18 +108,21 @@ def wrong_field_flags(question: str, answer: str, steps: Sequence[StepResult]) -
     return flags
 
 
-def uncertain_alarms(steps: Sequence[StepResult], alarm_classes: frozenset[str], floor: float) -> list[Flag]:
-    """Alarm detections (e.g. Fall) less certain than `floor`: a person must look."""
+def uncertain_alarms(steps: Sequence[StepResult], alarm_classes: frozenset[str], floor: float,
+                     class_floors: Mapping[str, float] | None = None) -> list[Flag]:
+    """Alarm detections (e.g. Fall) less certain than `floor`, or than the policy's floor for their
+    class (`class_floors`, which wins): not taken as a fact, a person must look."""
     flags = []
     for s in steps:
         if not detected(s):
             continue
-        weak = [d for d in (s["result"] or {}).get("detections", [])
-                if d.get("class_name") in alarm_classes and float(d.get("confidence", 0)) < floor]
+        weak = [(d, need) for d in (s["result"] or {}).get("detections", [])
+                if (need := uncertain_floor(str(d.get("class_name")), alarm_classes, floor, dict(class_floors or {})))
+                is not None and float(d.get("confidence", 0)) < need]
         if weak:
-            confs = ", ".join(f"{d['class_name']} {float(d['confidence']):.2f}" for d in weak[:5])
+            confs = ", ".join(f"{d['class_name']} {float(d['confidence']):.2f} < {need:.2f}" for d, need in weak[:5])
             flags.append(Flag(kind="uncertain_alarm", steps=[s["step"]], message=(
-                f"{len(weak)} alarm detection(s) below the {floor:.2f} confidence floor ({confs})")))
+                f"{len(weak)} alarm detection(s) below the confidence floor ({confs})")))
     return flags
 
 

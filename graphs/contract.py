@@ -34,9 +34,9 @@ __all__ = [
     "now",
 ]
 
-JobStatus = Literal["queued", "running", "awaiting_review", "approved", "rejected", "failed"]
+JobStatus = Literal["queued", "running", "awaiting_review", "approved", "rejected", "failed", "cancelled"]
 STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)
-FINAL_STATUSES: tuple[JobStatus, ...] = ("approved", "rejected", "failed")
+FINAL_STATUSES: tuple[JobStatus, ...] = ("approved", "rejected", "failed", "cancelled")
 """A job in one of these never changes again."""
 
 FileKindName = Literal["image", "audio", "document"]
@@ -73,6 +73,8 @@ class Event(StrEnum):
     AWAITING_REVIEW = "awaiting_review"
     FINALIZED = "finalized"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+    """Cancelled before it ran (its submitter or an admin) or, by an admin, while awaiting review."""
 
 
 def now() -> str:
@@ -97,6 +99,9 @@ class Decision(BaseModel):
     comment: str | None = Field(default=None, max_length=4000, description="Why (required for reject).")
     reviewer: str | None = Field(default=None, description="Set by the service from the API key, not by clients.")
     at: str | None = Field(default=None, description="Set by the service when the decision is recorded.")
+    fingerprint: str | None = Field(
+        default=None, max_length=100, description="The job's `fingerprint` as the reviewer saw it: a decision on a job "
+        "that changed since is refused (409), so it is bound to exactly what was reviewed.")
 
     @model_validator(mode="after")
     def _complete(self) -> Decision:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphs.answer_checks import uncertain_alarms
@@ -22,7 +22,8 @@ PASSAGE_LINES = 5
 
 
 def draft_facts(question: str, steps: Sequence[StepResult], files: Sequence[Attachment],
-                alarm_classes: frozenset[str] = frozenset(), alarm_floor: float = 0.0) -> list[str]:
+                alarm_classes: frozenset[str] = frozenset(), alarm_floor: float = 0.0,
+                class_floors: Mapping[str, float] | None = None) -> list[str]:
     """Facts per step, plus the disagreements and weak alarms found in code, so the draft
     cannot paper over them."""
     disagreements = conflicts(steps) + count_mismatch(question, steps)
@@ -30,7 +31,7 @@ def draft_facts(question: str, steps: Sequence[StepResult], files: Sequence[Atta
         f"{'the evidence disagrees' if f['kind'] != 'uncertain_match' else 'probably the same value'}: "
         f"{f['message']} (steps {', '.join(f['steps'])})" for f in disagreements] + [
         f"{f['steps'][0]}: uncertain: {f['message']}. It may be a real one or a false alarm: say it is "
-        "not certain and that a person should look" for f in uncertain_alarms(steps, alarm_classes, alarm_floor)]
+        "not certain and that a person should look" for f in uncertain_alarms(steps, alarm_classes, alarm_floor, class_floors)]
 
 
 def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[str]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import regex
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,37 @@ PATTERN_SECONDS = 0.05
 """Time one question pattern may take on one question (the `regex` engine stops it there)."""
 _PROBE_CHARS = 4000
 """Length of the strings a pattern is tried on when it is written (the default `max_question_chars`)."""
+
+
+class TwoPersonRule(BaseModel):
+    """Jobs this rule matches need `approvals` approvals by distinct reviewers before they are final.
+
+    A rule matches a job when any of its lists names something the job has: its case kind, a
+    tool it used, a flag raised on it, or a detector class found in its evidence (e.g. any Fall).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    approvals: int = Field(2, ge=2, le=5, description="Distinct reviewers who must approve.")
+    case_kinds: list[str] = Field(default_factory=list, description="Case kinds ('ocr', 'asr+ocr'; '*' for any).")
+    tools: list[str] = Field(default_factory=list, description="Tools whose use triggers the rule.")
+    flags: list[str] = Field(default_factory=list, description="Flag kinds whose presence triggers the rule.")
+    detector_classes: list[str] = Field(default_factory=list,
+                                        description="Detector classes (e.g. 'Fall') found in the evidence.")
+
+    def reason(self, state: dict[str, Any]) -> str | None:
+        """Why this rule applies to the job, or None when it does not."""
+        steps = state.get("steps", [])
+        kind = case_kind(steps)
+        if kind in self.case_kinds or "*" in self.case_kinds:
+            return f"case kind {kind}"
+        if hit := sorted({s["tool"] for s in steps} & set(self.tools)):
+            return f"tool {', '.join(hit)}"
+        if hit := sorted({f["kind"] for f in state.get("flags", [])} & set(self.flags)):
+            return f"flag {', '.join(hit)}"
+        if hit := sorted(detected_classes(steps) & set(self.detector_classes)):
+            return f"detected {', '.join(hit)}"
+        return None
 
 
 class Policy(BaseModel):
@@ -44,6 +75,17 @@ class Policy(BaseModel):
     audit_rate: float = Field(0.05, ge=0, le=1, description="Share of would-be-automatic jobs sent to a person anyway.")
     paused_case_kinds: dict[str, str] = Field(
         default_factory=dict, description="Case kind → why automation is paused for it (set by audit disagreements).")
+    require_fingerprint: bool = Field(
+        True, description="A decision through the API must carry the job's `fingerprint` (what the reviewer saw). "
+        "False lets clients that predate fingerprints decide without one (existing installs keep working).")
+    two_person: list[TwoPersonRule] = Field(
+        default_factory=list, description="Rules requiring several distinct reviewers' approvals (the most any "
+        "matching rule asks for applies).")
+    detector_class_min_confidence: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="Detector class → confidence a detection needs to be taken as a fact "
+        "(e.g. {'Fall': 0.8}); below it the detection is flagged for a person. Wins over JIMOKU_ALARM_FLOOR.")
+    ocr_line_min_confidence: float | None = Field(
+        None, ge=0, le=1, description="OCR lines below this confidence count as unread (not evidence). None: all lines.")
 
     def pattern_problems(self) -> list[str]:
         """Why any of `always_review_questions` cannot be used: it does not compile, is over 500
@@ -86,6 +128,47 @@ def case_kind(steps: Sequence[dict[str, Any]]) -> str:
     return "+".join(sorted({s["tool"] for s in steps})) or "none"
 
 
+def detected_classes(steps: Sequence[dict[str, Any]]) -> set[str]:
+    """Detector classes found in the evidence."""
+    return {str(d.get("class_name")) for s in steps for d in (s.get("result") or {}).get("detections", [])
+            if d.get("class_name")}
+
+
+def approvals_needed(policy: Policy, state: dict[str, Any]) -> tuple[int, list[str]]:
+    """How many distinct reviewers must approve this job (1 unless a two-person rule matches), and why."""
+    needed, why = 1, []
+    for rule in policy.two_person:
+        if (reason := rule.reason(state)) is not None:
+            needed = max(needed, rule.approvals)
+            why.append(f"{rule.approvals} approvals: {reason}")
+    return needed, why
+
+
+def drop_unread_lines(result: dict[str, Any], floor: float) -> tuple[dict[str, Any], int]:
+    """An OCR result with its lines below `floor` taken out of the text the checks and the draft
+    read (kept, marked, in `unread_lines`, so the reviewer still sees them); and how many."""
+    pages = result.get("pages")
+    if not isinstance(pages, list) or not any(isinstance(p, dict) and p.get("lines") for p in pages):
+        return result, 0
+    unread = [{"page": p.get("page"), "text": line.get("text"), "confidence": line.get("confidence")}
+              for p in pages for line in p.get("lines") or [] if float(line.get("confidence") or 0) < floor]
+    if not unread:
+        return result, 0
+    text = "\n\n".join("\n".join(line["text"] for line in p.get("lines") or []
+                                  if float(line.get("confidence") or 0) >= floor) for p in pages)
+    return {**result, "text": text.strip(), "unread_lines": unread, "unread_floor": floor}, len(unread)
+
+
+def uncertain_floor(class_name: str, alarm_classes: frozenset[str], alarm_floor: float,
+                    class_floors: dict[str, float]) -> float | None:
+    """The confidence a detection of `class_name` needs to be taken as a fact: the policy's value for
+    the class when set (it wins over the service's alarm floor), else the alarm floor for alarm
+    classes, else None (any confidence)."""
+    if class_name in class_floors:
+        return class_floors[class_name]
+    return alarm_floor if class_name in alarm_classes else None
+
+
 def _in_sample(job_id: str, rate: float) -> bool:
     digest = hashlib.sha256(job_id.encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < rate
@@ -108,6 +191,8 @@ def route(policy: Policy, version: int, state: dict[str, Any]) -> Routing:
             human.append(f"question pattern {pattern!r} took over {PATTERN_SECONDS:g} s")
         except (regex.error, ValueError, OverflowError):  # stored before patterns were checked on write
             human.append(f"question pattern {pattern!r} is not a valid regular expression")
+    if (needed := approvals_needed(policy, state))[0] > 1:  # never automatic: it needs several people
+        human.append(f"needs {needed[0]} reviewers ({'; '.join(needed[1])})")
     if kind in policy.paused_case_kinds:
         human.append(f"automation paused for {kind}: {policy.paused_case_kinds[kind]}")
     confidence = state.get("confidence") or 0.0

@@ -15,6 +15,7 @@ from typing import Any
 from graphs.cache import ResultCache, SingleFlight, cache_key
 from graphs.context import GraphContext, RemoteRunner
 from graphs.contract import Event
+from graphs.policy import drop_unread_lines
 from graphs.state import Attachment, PlanStep, StepResult
 from tools.context import ToolContext
 from tools.registry import ToolSpec
@@ -58,9 +59,15 @@ def execute_step(ctx: GraphContext, job_id: str, step: PlanStep, attachment: Att
     run, cached = run_once(spec, attachment, step["args"], cache=ctx.cache, single_flight=ctx.single_flight,
                            tool_ctx=ctx.tool_ctx, artifact_path=ctx.artifact_path,
                            run_elsewhere=ctx.run_elsewhere, job_id=job_id)
+    summary, found = run["summary"], run["result"]
+    floor = ctx.policy()[0].ocr_line_min_confidence
+    if floor is not None and found:  # the policy's OCR line threshold: lines below it are not evidence
+        found, unread = drop_unread_lines(found, floor)
+        if unread:
+            summary = f"{summary} ({unread} line(s) below {floor:.2f} confidence count as unread)"
     result = StepResult(
         step=step["id"], tool=step["tool"], produces=spec.produces.value, file=step["file"], ok=run["ok"],
-        summary=run["summary"], confidence=run["confidence"], result=run["result"], error=run["error"],
+        summary=summary, confidence=run["confidence"], result=found, error=run["error"],
         error_kind=run["error_kind"], duration_ms=run["duration_ms"], cached=cached,
     )
     ctx.emit(job_id, Event.STEP_FINISHED, {

@@ -8,6 +8,8 @@ A decision's body is `graphs.contract.Decision`, used as it is.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import RoleName
@@ -16,7 +18,7 @@ from graphs.policy import Routing
 from graphs.state import Flag, PlanStep, Review, Round, StepResult
 
 __all__ = [
-    "ClaimOut", "FilePublic", "JobCreated", "JobPublic", "JobStatus", "JobSummary", "JobsPublic", "KeyCreated",
+    "ApprovalPublic", "ClaimOut", "FilePublic", "JobCreated", "JobPublic", "JobStatus", "JobSummary", "JobsPublic", "KeyCreated",
     "KeyIn", "Me", "ReviewQueue", "ReviewQueueItem",
 ]
 
@@ -35,6 +37,14 @@ class JobCreated(BaseModel):
 
     id: str = Field(examples=["3f2a9c0d1e4b5a67"])
     status: JobStatus = Field(examples=["queued"])
+
+
+class ApprovalPublic(BaseModel):
+    """One reviewer's approval of the candidate answer (an edit counts as its editor's approval)."""
+
+    reviewer: str
+    decision: str
+    at: str
 
 
 class JobPublic(BaseModel):
@@ -66,6 +76,8 @@ class JobPublic(BaseModel):
     rounds: list[Round] = []
     """Each planning round and why it was taken (a second round: the agent looked again)."""
     draft_answer: str | None = None
+    draft_source: Literal["llm", "code"] | None = None
+    """Who wrote the draft: the LLM, or code reading the one labelled value a field question asks for."""
     citations: list[str] = []
     cited_lines: list[str] = []
     """Lines of long evidence the draft cites ("s1:p27:l4"; transcripts "s2:t3")."""
@@ -81,6 +93,15 @@ class JobPublic(BaseModel):
     submitted_by: str | None = None
     claimed_by: str | None = None
     claimed_until: str | None = None
+    approvals: list[ApprovalPublic] = []
+    """Who approved the candidate answer so far (two-person rules)."""
+    approvals_needed: int = 1
+    approval_round: int = 0
+    """0: the draft is being approved; each edit under a two-person rule starts the next round."""
+    candidate_answer: str | None = None
+    """The edited answer being approved (None: the draft)."""
+    fingerprint: str = ""
+    """sha256 of what a reviewer sees; send it back with the decision (app/fingerprint.py)."""
 
 
 class JobSummary(BaseModel):
@@ -113,6 +134,10 @@ class ReviewQueueItem(BaseModel):
     draft_answer: str | None
     claimed_by: str | None
     claimed_until: str | None
+    approvals: list[ApprovalPublic] = []
+    approvals_needed: int = 1
+    candidate_answer: str | None = None
+    fingerprint: str = ""
 
 
 class ReviewQueue(BaseModel):

@@ -65,3 +65,17 @@ class ArtifactStore:
             self.db.write("INSERT INTO artifacts (sha256, size, data, created_at) VALUES (?, ?, ?, ?) "
                           "ON CONFLICT (sha256) DO NOTHING", (sha, len(data), data, now()))
         return sha, target
+
+    def delete(self, sha256: str) -> int:
+        """Remove an artifact's bytes (the local file and, with PostgreSQL, its row); the bytes freed
+        here. Used by retention (`app.retention`) once no unpruned job holds it."""
+        target, freed = self.path_for(sha256), 0
+        if target.is_file():
+            freed = target.stat().st_size
+            target.unlink(missing_ok=True)
+        if self.db is not None:
+            row = self.db.one("SELECT size FROM artifacts WHERE sha256 = ?", (sha256,))
+            if row is not None:
+                freed = max(freed, int(row[0]))
+                self.db.write("DELETE FROM artifacts WHERE sha256 = ?", (sha256,))
+        return freed

@@ -17,7 +17,7 @@ from graphs.contract import Event, now
 
 EventRecord = dict[str, Any]
 """`{"event": name, "data": {...}}` (plus `seq`, `worker`, `at` when read back from the log)."""
-TERMINAL = frozenset({Event.FINALIZED, Event.FAILED})
+TERMINAL = frozenset({Event.FINALIZED, Event.FAILED, Event.CANCELLED})
 """After one of these a job's stream has nothing more to say."""
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 """Who wrote an event: host and process, so the audit log says where each step ran."""
@@ -45,6 +45,11 @@ class EventLog:
         rows = self.db.all("SELECT id, job_id, event, data FROM job_events WHERE id > ? ORDER BY id LIMIT ?",
                            (after, limit))
         return [(r[0], r[1], {"event": r[2], "data": json.loads(r[3])}) for r in rows]
+
+    def has(self, job_id: str, event: str) -> bool:
+        """True when the job's log holds `event` (a step re-run after a kill must not say it twice)."""
+        return self.db.one("SELECT 1 FROM job_events WHERE job_id = ? AND event = ? LIMIT 1",
+                           (job_id, str(event))) is not None
 
     def last_id(self) -> int:
         """The id of the newest event (0 when there is none)."""

@@ -189,6 +189,9 @@ class JobStore:
         instant) is a Conflict, and so is one while another key holds the claim."""
         job = self.get(job_id)
         at = now()
+        if self.decision(job_id) is not None:  # say so even while it is being applied (issue 18)
+            now_ = "" if job.status == "awaiting_review" else f" is {job.status}, not awaiting review: it"
+            raise Conflict(f"job {job_id}{now_} has already been decided")
         if job.status != "awaiting_review":
             raise Conflict(f"job {job_id} is {job.status}, not awaiting review")
         holder = self._claim_holder(job_id, at)
@@ -244,3 +247,94 @@ def _job(r: tuple[Any, ...]) -> JobRow:
     return JobRow(id=r[0], status=r[1], question=r[2], files=json.loads(r[3]), auto_approve=bool(r[4]),
                   attempts=r[5], error=r[6], created_at=r[7], updated_at=r[8], submitted_by=r[9],
                   claimed_by=r[10], claimed_until=r[11], awaiting_since=r[12], submitter_key=r[13])
+
+
+# --- work bounded per key, fair order, cancel, retention (issue 18 item 4) --------------------------
+
+UNFINISHED = ("queued", "running")
+"""A job counted against its key's queue limit."""
+
+
+def unfinished_jobs(db: Database, key_id: str) -> int:
+    """How many of the key's jobs are queued or running."""
+    row = db.one("SELECT COUNT(*) FROM jobs WHERE submitter_key = ? AND status IN ('queued', 'running')", (key_id,))
+    return int(row[0]) if row else 0
+
+
+def stored_bytes(db: Database, key_id: str) -> int:
+    """Bytes of upload held for the key's jobs whose files were not pruned (counted per job)."""
+    row = db.one("SELECT COALESCE(SUM(stored_bytes), 0) FROM jobs WHERE submitter_key = ? AND pruned_at IS NULL",
+                 (key_id,))
+    return int(row[0]) if row else 0
+
+
+def set_stored_bytes(db: Database, job_id: str, size: int) -> None:
+    """Record the bytes a job's uploads hold (counted against its key)."""
+    db.write("UPDATE jobs SET stored_bytes = ? WHERE id = ?", (size, job_id))
+
+
+def start_run(db: Database, job_id: str) -> bool:
+    """Mark a queued (or left running) job running, counting an attempt; False when it is no longer
+    runnable (cancelled meanwhile, decided, finished), so a cancel that wins the race is kept."""
+    at = now()
+    return db.write("UPDATE jobs SET status = 'running', error = NULL, updated_at = ?, started_at = ?, "
+                    "attempts = attempts + 1 WHERE id = ? AND status IN ('queued', 'running')",
+                    (at, at, job_id)) > 0
+
+
+def next_fair(db: Database, *, exclude: Collection[str] = ()) -> str | None:
+    """The queued job to run next, round-robin across keys: from the key with the fewest jobs running,
+    then the one whose last job started longest ago (never first), then the oldest job of it."""
+    marks = ", ".join("?" * len(exclude))
+    row = db.one(
+        "SELECT j.id FROM jobs j WHERE j.status = 'queued' "
+        + (f"AND j.id NOT IN ({marks}) " if exclude else "")
+        + "ORDER BY (SELECT COUNT(*) FROM jobs r WHERE COALESCE(r.submitter_key, '') = COALESCE(j.submitter_key, '') "
+          "AND r.status = 'running'), "
+          "COALESCE((SELECT MAX(s.started_at) FROM jobs s WHERE COALESCE(s.submitter_key, '') = "
+          "COALESCE(j.submitter_key, '')), ''), j.created_at, j.id LIMIT 1",
+        tuple(exclude))
+    return row[0] if row else None
+
+
+def cancel(db: Database, job_id: str, *, admin: bool) -> bool:
+    """Cancel a queued job (an admin: also one awaiting review with no decision recorded); False when
+    the job is not in such a state (it started, was decided or finished meanwhile)."""
+    states = "('queued', 'awaiting_review')" if admin else "('queued')"
+    return db.write(f"UPDATE jobs SET status = 'cancelled', updated_at = ?, claimed_by = NULL, claimed_key = NULL, "
+                    f"claimed_until = NULL WHERE id = ? AND status IN {states} "
+                    "AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.job_id = jobs.id)", (now(), job_id)) > 0
+
+
+def expired_jobs(db: Database, before: str) -> builtins.list[tuple[str, builtins.list[str]]]:
+    """Finished jobs last changed before `before` whose files are not pruned yet: (id, their sha256s)."""
+    rows = db.all("SELECT id, files FROM jobs WHERE status IN ('approved', 'rejected', 'failed', 'cancelled') "
+                  "AND updated_at < ? AND pruned_at IS NULL", (before,))
+    return [(r[0], [f["sha256"] for f in json.loads(r[1])]) for r in rows]
+
+
+def shas_in_use(db: Database, shas: Collection[str], *, besides: Collection[str]) -> set[str]:
+    """Of `shas`, those a job not in `besides` still holds unpruned (unfinished jobs, awaiting review,
+    or finished ones within retention): their bytes must stay."""
+    if not shas:
+        return set()
+    used: set[str] = set()
+    for job_id, files in db.all("SELECT id, files FROM jobs WHERE pruned_at IS NULL"):
+        if job_id in besides:
+            continue
+        used.update(f["sha256"] for f in json.loads(files) if f["sha256"] in shas)
+    return used
+
+
+def mark_pruned(db: Database, job_ids: Collection[str]) -> None:
+    """The jobs' files are gone (their bytes no longer count against their keys)."""
+    at = now()
+    for job_id in job_ids:
+        db.write("UPDATE jobs SET pruned_at = ? WHERE id = ?", (at, job_id))
+
+
+def prune_events(db: Database, before: str) -> int:
+    """Delete event-log rows older than `before` of finished jobs (a job awaiting review or unfinished
+    keeps its whole history); returns how many."""
+    return db.write("DELETE FROM job_events WHERE at < ? AND job_id IN (SELECT id FROM jobs WHERE status IN "
+                    "('approved', 'rejected', 'failed', 'cancelled') AND updated_at < ?)", (before, before))

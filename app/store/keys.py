@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.auth import Principal, Role
 from app.errors import Conflict
+from app.store.audit import append_in, lock_chain
 from app.store.db import Database
 from graphs.contract import now
 
@@ -57,6 +58,8 @@ class KeyStore:
                 return None
             tx.write("INSERT INTO api_keys (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
                      (key_id, name, role.name, _hash(key), now()))
+            lock_chain(tx, self.db.dialect)
+            append_in(tx, "key_created", "key store", {"key_id": key_id, "name": name, "role": role.name})
         return key_id, key
 
     def verify(self, key: str) -> Principal | None:
@@ -95,6 +98,8 @@ class KeyStore:
                     (key_id,)) is None:
                 raise Conflict(f"key {key_id} is the last active admin key; create another admin key first")
             tx.write("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now(), key_id))
+            lock_chain(tx, self.db.dialect)
+            append_in(tx, "key_revoked", "key store", {"key_id": key_id, "role": row[0]})
             # A revoked reviewer's review claims are released at once, not left to expire.
             tx.write("UPDATE jobs SET claimed_by = NULL, claimed_key = NULL, claimed_until = NULL "
                      "WHERE claimed_key = ?", (key_id,))

@@ -66,6 +66,25 @@ ALTER TABLE jobs ADD COLUMN claimed_key TEXT;
 ALTER TABLE decisions ADD COLUMN reviewer_key TEXT;
 CREATE INDEX IF NOT EXISTS jobs_claimed_key ON jobs (claimed_key);
 """),
+    (5, "trust: approvals by distinct reviewers, the hash-chained audit log, refused stale decisions", """
+CREATE TABLE IF NOT EXISTS approvals (
+    job_id TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, reviewer_key TEXT NOT NULL,
+    reviewer TEXT NOT NULL, decision TEXT NOT NULL, answer TEXT, at TEXT NOT NULL,
+    PRIMARY KEY (job_id, round, reviewer_key));
+CREATE TABLE IF NOT EXISTS audit_chain (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, payload TEXT NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS review_refusals (
+    id {serial}, job_id TEXT NOT NULL, case_kind TEXT, reviewer_key TEXT, reason TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS review_refusals_at ON review_refusals (at);
+"""),
+    (6, "work bounded per key: bytes each job stored, when it last started (fair order), when its files were pruned", """
+ALTER TABLE jobs ADD COLUMN stored_bytes BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN started_at TEXT;
+ALTER TABLE jobs ADD COLUMN pruned_at TEXT;
+CREATE INDEX IF NOT EXISTS jobs_submitter_status ON jobs (submitter_key, status);
+CREATE INDEX IF NOT EXISTS job_events_at ON job_events (at);
+"""),
 ]
 
 
@@ -125,6 +144,8 @@ def _apply(db: Database) -> list[int]:
                     tx.write(statement)
             if version == 1 and db.dialect == "sqlite":
                 _add_sqlite_columns(tx)
+            if version == 5:
+                _keep_unbound_clients(tx)
             tx.write("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                      (version, name, now()))
             log.info("applied migration %d: %s", version, name)
@@ -138,3 +159,15 @@ def _add_sqlite_columns(tx: Executor) -> None:
     if "submitter_key" not in have:
         tx.write("ALTER TABLE jobs ADD COLUMN submitter_key TEXT")
 
+
+
+def _keep_unbound_clients(tx: Executor) -> None:
+    """A database in use before fingerprints existed keeps accepting decisions without one (its
+    clients do not send it): a policy version saying so. A new install requires them (the default)."""
+    if tx.one("SELECT 1 FROM jobs LIMIT 1") is None and tx.one("SELECT 1 FROM api_keys LIMIT 1") is None:
+        return
+    from app.store.policies import put_in  # the policies module imports the policy model, not migrations
+
+    put_in(tx, {"require_fingerprint": False}, changed_by="migration 5",
+           reason="existing install: clients that predate fingerprints keep working; set require_fingerprint "
+                  "when they send one")

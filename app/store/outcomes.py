@@ -44,6 +44,18 @@ class OutcomeStore:
             "AND confidence IS NOT NULL", DECISIONS)
         return [(float(c), bool(u)) for c, u in rows]
 
+    def reviewed_history_of(self, case_kind: str) -> list[tuple[float, bool]]:
+        """`reviewed_history` for one case kind ("ocr", "asr+ocr")."""
+        rows = self.db.all(
+            f"SELECT confidence, draft_unchanged FROM outcomes WHERE decision IN ({', '.join('?' * len(DECISIONS))}) "
+            "AND confidence IS NOT NULL AND case_kind = ?", (*DECISIONS, case_kind))
+        return [(float(c), bool(u)) for c, u in rows]
+
+    def trust_rows(self) -> list[tuple[Any, ...]]:
+        """(case kind, decision, audit, draft unchanged, record) of decided jobs, for the trust statistics."""
+        return self.db.all("SELECT case_kind, decision, audit, draft_unchanged, record FROM outcomes "
+                           "WHERE decision IS NOT NULL")
+
     def export(self, *, since: str | None = None) -> list[dict[str, Any]]:
         """Reviewed jobs as records (question, evidence, draft, final, decision), oldest first."""
         query, args = "SELECT record FROM outcomes WHERE decision IS NOT NULL", []

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.store.db import Database
+from app.store.audit import append_in, lock_chain
+from app.store.db import Database, Executor
 from graphs.contract import now
 from graphs.policy import Policy
 
@@ -25,11 +26,8 @@ class PolicyStore:
     def put(self, policy: Policy, *, changed_by: str, reason: str | None = None) -> int:
         """Store a new version; returns its number."""
         with self.db.transaction(lock="policies") as tx:
-            row = tx.one("SELECT COALESCE(MAX(version), 0) FROM policies")
-            version = int(row[0] if row else 0) + 1
-            tx.write("INSERT INTO policies (version, body, changed_by, reason, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (version, policy.model_dump_json(), changed_by, reason, now()))
-        return version
+            lock_chain(tx, self.db.dialect)
+            return put_in(tx, policy.model_dump(), changed_by=changed_by, reason=reason)
 
     def history(self) -> list[dict[str, Any]]:
         """Every version, newest first."""
@@ -44,3 +42,19 @@ class PolicyStore:
             return self.current()[1]
         paused = policy.model_copy(update={"paused_case_kinds": {**policy.paused_case_kinds, case_kind: reason}})
         return self.put(paused, changed_by="system", reason=reason)
+
+
+def put_in(tx: Executor, update: dict[str, Any], *, changed_by: str, reason: str | None) -> int:
+    """Inside a transaction holding the policies' and the audit chain's locks: store the policy in
+    force with `update` applied (a whole policy's fields replace it) as a new version, and append it
+    to the audit chain; returns the version."""
+    row = tx.one("SELECT body, version FROM policies ORDER BY version DESC LIMIT 1")
+    base = Policy.model_validate_json(row[0]) if row else Policy()
+    policy = Policy.model_validate(base.model_dump() | update)
+    version = int(row[1]) + 1 if row else 1
+    tx.write("INSERT INTO policies (version, body, changed_by, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+             (version, policy.model_dump_json(), changed_by, reason, now()))
+    kind = "automation_paused" if changed_by == "system" and len(policy.paused_case_kinds) > len(
+        base.paused_case_kinds) else "policy_version"
+    append_in(tx, kind, changed_by, {"version": version, "reason": reason, "policy": policy.model_dump()})
+    return version

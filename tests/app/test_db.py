@@ -59,7 +59,7 @@ def test_five_processes_upgrading_one_new_database_at_once(postgres: Postgres) -
                               stderr=subprocess.STDOUT, text=True) for _ in range(5)]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 5, outputs
-    assert sum("applied [1, 2, 3, 4]" in out for out in outputs) == 1, outputs
+    assert sum(f"applied {[v for v, _, _ in MIGRATIONS]}" in out for out in outputs) == 1, outputs
     assert sum("up to date" in out for out in outputs) == 4, outputs
 
 

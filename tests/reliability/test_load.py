@@ -23,7 +23,8 @@ def test_200_submissions_from_20_clients(tmp_path: Path, backend: str, request: 
     plates = [render_nameplate(tmp_path / f"p{i}.png", [f"SERIAL NO. AX-{4400 + i}-B", "MODEL KX-200"])
               for i in range(5)]
     files = [(p.name, p.read_bytes()) for p in plates]
-    env = {"JIMOKU_WORKERS": "0", "JIMOKU_WARM_UP": "false", "JIMOKU_RATE_LIMIT_PER_MINUTE": "100000"}
+    env = {"JIMOKU_WORKERS": "0", "JIMOKU_WARM_UP": "false", "JIMOKU_RATE_LIMIT_PER_MINUTE": "100000",
+           "JIMOKU_MAX_QUEUED_JOBS_PER_KEY": "1000"}  # one key's 200 jobs all stay queued here (no workers)
     url = request.getfixturevalue("postgres").new_database() if backend == "postgres" else None
     with running_server(tmp_path / "data", extra_env=env, database_url=url) as server:
         report = run_load(server.url, server.keys["submitter"], files, clients=20, submissions=200, seconds=180,

@@ -155,7 +155,8 @@ def test_admin_sees_why_there_is_no_threshold_proposal(server: Server, page: Pag
 
 
 def test_empty_history_looks_intentional_and_the_review_page_links_here(page: Page, tmp_path: Path) -> None:
-    with running_server(tmp_path / "data", extra_env=NO_WARM_UP) as empty:
+    # bound_decisions: no fixture policy, so the built-in default is what this fresh install shows.
+    with running_server(tmp_path / "data", extra_env=NO_WARM_UP, bound_decisions=True) as empty:
         # Both pages are served the same way: same CSP and security headers.
         pages = [httpx.get(f"{empty.url}/{name}") for name in ("review", "dashboard")]
         headers = ("content-security-policy", "x-content-type-options", "referrer-policy", "cache-control")

@@ -16,13 +16,14 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from app.api.deps import EngineDep, ServiceDep, SettingsDep, Submitter
 from app.api.models import JobCreated, JobPublic, JobsPublic, JobStatus, JobSummary
 from app.auth import Principal, Role
-from app.errors import JobRejected
+from app.errors import Conflict, JobRejected
+from app.intake import QuotaExceeded
 from app.limits import BoundedForm
 from app.service import Service
 from app.store.event_log import TERMINAL
-from app.store.jobs import JobRow
+from app.store.jobs import JobRow, cancel
 from app.uploads import disk_error, safe_name, save_upload
-from graphs.contract import FINAL_STATUSES
+from graphs.contract import FINAL_STATUSES, Event
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=BoundedForm)
 _POLL = 0.5
@@ -33,7 +34,9 @@ the job (a revoked key's stream ends within this, plus a poll)."""
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED,
              responses={400: {"description": "Bad question or files; the reason says which"},
-                        413: {"description": "A file is over the size limit"}})
+                        413: {"description": "A file is over the size limit"},
+                        429: {"description": "This key has its limit of jobs queued or running (Retry-After)"},
+                        507: {"description": "This key's stored files would pass its limit, or the disk is full"}})
 async def submit_job(
     service: ServiceDep,
     settings: SettingsDep,
@@ -55,6 +58,9 @@ async def submit_job(
             job = await run_in_threadpool(service.engine.submit, question, saved,
                                           auto_approve=auto_approve, submitted_by=principal.name,
                                           submitter_key=principal.key_id)
+        except QuotaExceeded as exc:  # the key is at a limit: 429 (with when to retry) or 507
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            raise HTTPException(exc.status, str(exc), headers=headers) from None
         except JobRejected as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
         except OSError as exc:  # e.g. the artifact disk is full: nothing was recorded
@@ -119,7 +125,7 @@ async def job_events(job_id: str, service: ServiceDep, principal: Submitter,
                      job: Annotated[JobRow, Depends(visible_job)]) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: queued, running, planned, step_started, step_finished, tool_ran (a step run by
     a worker of another resource class), drafted,
-    awaiting_review, finalized, failed. The stream ends after finalized or failed, and within a few
+    awaiting_review, finalized, failed, cancelled. The stream ends after finalized, failed or cancelled, and within a few
     seconds of its key being revoked or losing the right to see the job (a last event `revoked`).
     A submitter key streams only its own jobs (another's answers 404, as if absent)."""
     queue = service.events.subscribe(job_id)
@@ -161,3 +167,45 @@ def _still_allowed(service: Service, principal: Principal, submitter_key: str | 
     """The stream's key is still active, with a role that may still see the job (one key-table read)."""
     now = service.keys.active(principal.key_id)
     return now is not None and now.role >= Role.submitter and now.may_see(submitter_key)
+
+
+@router.post("/{job_id}/cancel", responses={403: {"description": "Not this key's job (and not an admin)"},
+                                             404: {"description": "No such job"},
+                                             409: {"description": "Not cancellable now; the reason says why"}})
+async def cancel_job(job_id: str, engine: EngineDep, principal: Submitter) -> JobPublic:
+    """Cancel a job that has not started: its submitter's key (any role) cancels its own queued
+    jobs, an admin any queued job and any job awaiting review with no decision yet. A running job
+    is not stopped midway (409: wait for it; a reviewer can reject it); the job keeps its record,
+    with status `cancelled` and a `cancelled` event naming who."""
+
+    def act() -> dict[str, Any]:
+        job = engine.jobs.get(job_id)
+        if not principal.may_see(job.submitter_key):
+            raise KeyError(job_id)
+        admin = principal.role >= Role.admin
+        if not admin and job.submitter_key != principal.key_id:
+            raise PermissionError(f"job {job_id} was submitted with another key; only it or an admin can cancel it")
+        if not cancel(engine.db, job_id, admin=admin):
+            raise Conflict(_not_cancellable(engine.jobs.get(job_id), admin), code="not_cancellable")
+        engine.emit(job_id, Event.CANCELLED, {"status": "cancelled", "by": principal.name, "key": principal.key_id})
+        return engine.document(job_id)
+
+    try:
+        return JobPublic.model_validate(await run_in_threadpool(act))
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+    except PermissionError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+def _not_cancellable(job: JobRow, admin: bool) -> str:
+    """Why a cancel was refused, from the job's state now."""
+    if job.status == "running":
+        return (f"job {job.id} is running; a running job is not stopped midway (its tools hold files and "
+                "slots): wait for it to finish or reach review, where a reviewer can reject it")
+    if job.status == "awaiting_review":
+        return (f"job {job.id} is awaiting review: only an admin can cancel it (a reviewer can reject it)"
+                if not admin else f"job {job.id} has a review decision recorded; it is being applied")
+    return f"job {job.id} is {job.status} already; only a queued job can be cancelled"

@@ -34,6 +34,7 @@ def claim(job_id: str, engine: EngineDep, settings: SettingsDep, reviewer: Revie
     """Hold a job so that no other reviewer key works on it (expires after a while; a key holds at
     most `JIMOKU_MAX_OPEN_CLAIMS` at once). The claim belongs to the key, shown by its name."""
     try:
+        engine.reviews.check_claim(job_id, reviewer.key_id)
         job = engine.jobs.claim_review(job_id, reviewer.name, settings.review_claim_minutes, key_id=reviewer.key_id,
                                        max_open=settings.max_open_claims)
     except KeyError:
@@ -61,13 +62,16 @@ def release_claim(job_id: str, engine: EngineDep, reviewer: Reviewer) -> None:
 
 
 @router.post("/{job_id}", responses={404: {"description": "No such job"},
-                                     409: {"description": "Already decided, or claimed by another reviewer"},
-                                     422: {"description": "Invalid decision"}})
+                                     409: {"description": "Already decided, claimed by another reviewer, already "
+                                                          "approved by this reviewer, or the job changed since it "
+                                                          "was opened (its fingerprint): reload it"},
+                                     422: {"description": "Invalid decision, or no fingerprint where one is required"}})
 async def decide(job_id: str, body: Decision, engine: EngineDep, reviewer: Reviewer) -> JobPublic:
-    """Approve the draft, replace it (edit), or reject it; the job becomes final."""
+    """Approve the draft, replace it (edit), or reject it, sending the job's `fingerprint`; the job becomes
+    final, or, under a two-person rule, counts this approval until enough distinct reviewers approved."""
     decision = body.model_copy(update={"reviewer": reviewer.name, "at": None})  # the key says who, not the body
     try:
-        await run_in_threadpool(engine.review, job_id, decision, reviewer_key=reviewer.key_id)
+        await run_in_threadpool(lambda: engine.review(job_id, decision, reviewer_key=reviewer.key_id, bound=True))
         return JobPublic.model_validate(await run_in_threadpool(engine.document, job_id))
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None

@@ -10,12 +10,36 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import RegistryDep, SettingsDep, Submitter, ToolContextDep
 from app.limits import BoundedForm
-from app.uploads import as_uploaded, safe_name, save_upload
+from app.settings import Settings
+from app.uploads import as_uploaded, check_wav_header, safe_name, save_upload
+from tools.context import ToolContext
 from tools.errors import ToolInputError, UnknownToolError
 from tools.files import sniff_kind
+from tools.registry import FileKind, ToolSpec
 from tools.runner import ToolRun, run_tool
 
 router = APIRouter(prefix="/v1/tools", tags=["tools"], route_class=BoundedForm)
+
+_in_flight = 0
+"""Tool calls of this process running or waiting for a slot; read and changed only on the event
+loop (no lock needed). Bounded by `max_tool_calls` (issue 18: 45 concurrent ASR calls queued for
+141 s and took the thread pool that other routes need)."""
+
+
+def _take_tool_slot(settings: Settings) -> None:
+    global _in_flight
+    if _in_flight >= settings.max_tool_calls:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"{_in_flight} tool calls are running or waiting, the limit (JIMOKU_MAX_TOOL_CALLS); try again in "
+            f"{settings.tool_retry_after_seconds} s, or submit a job (POST /v1/jobs), which waits in the job queue",
+            headers={"Retry-After": str(settings.tool_retry_after_seconds)})
+    _in_flight += 1
+
+
+def _free_tool_slot() -> None:
+    global _in_flight
+    _in_flight -= 1
 
 
 @router.get("")
@@ -46,6 +70,15 @@ async def call_tool(
         parsed = None
     if not isinstance(parsed, dict):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "args must be a JSON object")
+    _take_tool_slot(settings)
+    try:
+        return await _call(name, spec, parsed, file, ctx, settings)
+    finally:
+        _free_tool_slot()
+
+
+async def _call(name: str, spec: ToolSpec, parsed: dict[str, Any], file: UploadFile, ctx: ToolContext,
+                settings: Settings) -> ToolRun:
     path = await save_upload(file, settings.data_dir / "tmp", settings.max_upload_bytes)
     try:
         try:
@@ -58,6 +91,11 @@ async def call_tool(
                 status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                 f"tool {name!r} reads {', '.join(sorted(spec.accepts))} files; this file is {kind.value}",
             )
+        if kind is FileKind.AUDIO:  # refused from its header, not after decoding minutes of it
+            try:
+                check_wav_header(path, safe_name(file.filename), ctx.max_audio_seconds)
+            except ToolInputError as exc:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         run = await run_in_threadpool(run_tool, spec, path, parsed, ctx)
     finally:
         path.unlink(missing_ok=True)

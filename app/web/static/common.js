@@ -5,6 +5,8 @@
 // `textContent`. Nothing in the pages or here assigns innerHTML, so hostile text can only
 // ever be displayed, never run.
 
+import { lang, percent, t, tOr } from "./i18n.js";
+
 export const $ = (id) => document.getElementById(id);
 
 /** Build an element; string children become text nodes (never parsed as HTML). */
@@ -26,7 +28,9 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
-export const pct = (x) => (x == null ? "—" : `${Math.round(x * 100)}%`);
+/** A share in [0, 1] as a whole percentage, in the page's locale. */
+export const pct = (x) => percent(x);
+/** English-only "3 flags"; translated text uses a plural entry in the catalogue instead. */
 export const plural = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
 // ---------------------------------------------------------------- API
@@ -37,10 +41,18 @@ export const plural = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : m
  */
 export const session = { key: null, me: null, onExpired: () => {} };
 
+/**
+ * A refused API call: `status`, the server's stable `code` (app/api/errors.py) and its English
+ * `detail`. The message is the detail in English; in another language it is the code's
+ * translation (catalogue `errors.<code>`) followed by the detail, which names the specifics.
+ */
 export class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
+  constructor(status, detail, code = null) {
+    const translated = lang === "en" ? null : tOr("errors", code, null);
+    super(translated ? t("common.error_with_detail", { message: translated, detail }) : detail);
     this.status = status;
+    this.code = code;
+    this.detail = detail;
   }
 }
 
@@ -50,7 +62,7 @@ export function describe(detail) {
   return JSON.stringify(detail);
 }
 
-/** Call the API with the signed-in key; errors carry the server's `detail`. */
+/** Call the API with the signed-in key; errors carry the server's `detail` and `code`. */
 export async function api(path, { method = "GET", json, blob = false } = {}) {
   const headers = { Authorization: `Bearer ${session.key}` };
   let body;
@@ -61,13 +73,16 @@ export async function api(path, { method = "GET", json, blob = false } = {}) {
   const res = await fetch(path, { method, headers, body });
   if (!res.ok) {
     let detail = `${res.status} ${res.statusText}`;
+    let code = null;
     try {
-      detail = describe((await res.json()).detail) || detail;
+      const body = await res.json();
+      detail = describe(body.detail) || detail;
+      code = typeof body.code === "string" ? body.code : null;
     } catch {
       /* not JSON: keep the status line */
     }
     if (res.status === 401 && path !== "/v1/me") session.onExpired();
-    throw new ApiError(res.status, detail);
+    throw new ApiError(res.status, detail, code);
   }
   return blob ? res.blob() : res.json();
 }

@@ -7,7 +7,8 @@
 // The DOM builder and the API call (common.js) and the header and sign-in (shell.js) are
 // shared with the review page.
 
-import { $, api, ApiError, el, pct, plural, session } from "./common.js";
+import { $, api, ApiError, el, pct, session } from "./common.js";
+import { day, duration, number, percent, t, timeOfDay, tOr } from "./i18n.js";
 import { setUpShell } from "./shell.js";
 
 const REFRESH_MS = 30_000;
@@ -38,21 +39,10 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
-const pct1 = (x) => (x == null ? "—" : `${(Math.round(x * 1000) / 10).toString()}%`);
+const pct1 = (x) => percent(x, 1);
 
-/** Seconds as a person would say them: "42 s", "4 min", "1 h 5 min", "2 d 3 h". */
-function humanDuration(seconds) {
-  if (seconds == null || !Number.isFinite(seconds)) return "—";
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.round(s / 60)} min`;
-  if (s < 86400) {
-    const m = Math.round(s / 60);
-    return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m / 60} h`;
-  }
-  const h = Math.round(s / 3600);
-  return h % 24 ? `${Math.floor(h / 24)} d ${h % 24} h` : `${h / 24} d`;
-}
+/** Seconds as a person would say them, in the page's language: "42 s", "1 h 5 min", "1時間5分". */
+const humanDuration = (seconds) => duration(seconds);
 
 /** "2024-05-03" plus n days, in UTC (the server's days are UTC dates). */
 function addDays(day, n) {
@@ -95,12 +85,13 @@ async function refresh() {
     renderAudits(stats.audits);
     renderTurnaround(stats.review_turnaround_s);
     renderFlags(stats.top_flags, stats.decided);
+    renderTrust(stats.by_case_kind ?? [], stats.thresholds ?? []);
     renderPolicy(policy);
     renderProposal(prop);
-    setStatus(`updated ${new Date().toLocaleTimeString()}`);
+    setStatus(t("dashboard.updated", { time: timeOfDay() }));
   } catch (e) {
     if (!session.key) return;
-    setStatus(`refresh failed: ${e.message}`, true);
+    setStatus(t("dashboard.refresh_failed", { error: e.message }), true);
   }
   if (session.key) scheduleRefresh();
 }
@@ -139,11 +130,11 @@ function renderAutomation(automation) {
   const jobs = automation.reduce((n, a) => n + a.jobs, 0);
   const auto = automation.reduce((n, a) => n + a.auto_approved, 0);
   $("automation-summary").textContent =
-    `All time: ${auto} of ${plural(jobs, "decided job")} approved by rule (${pct(auto / jobs)}) since ${automation[0].day}`;
+    t("dashboard.all_time", { auto, jobs: t("dashboard.decided_jobs", { count: jobs }), share: pct(auto / jobs), since: day(automation[0].day) });
 
   const days = chartDays(automation);
   $("automation-range").textContent = days.length === MAX_DAYS && days[0].day > automation[0].day
-    ? ` The last ${MAX_DAYS} days are shown; the total above covers all history.` : "";
+    ? t("dashboard.last_days", { days: MAX_DAYS }) : "";
   const width = Math.max(320, chart.clientWidth || 640);
   const height = 220;
   const pad = { left: 40, right: 8, top: 18, bottom: 36 };
@@ -155,7 +146,7 @@ function renderAutomation(automation) {
   const y = (ratio) => pad.top + plotH * (1 - ratio);
 
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
-    "aria-label": "Automation ratio per day" });
+    "aria-label": t("dashboard.chart_label") });
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
     root.append(
       svg("line", { class: tick ? "gridline" : "axis", x1: pad.left, x2: width - pad.right, y1: y(tick), y2: y(tick) }),
@@ -169,16 +160,16 @@ function renderAutomation(automation) {
       const h = Math.max(2, plotH * d.ratio); // 0% stays visible as a sliver on the axis
       g.append(
         svg("rect", { class: "bar", x: cx - barW / 2, y: y(0) - h, width: barW, height: h, rx: 2 },
-          svg("title", {}, `${d.day}: ${d.auto_approved} of ${plural(d.jobs, "job")} approved by rule (${pct(d.ratio)})`)));
+          svg("title", {}, t("dashboard.day_bar", { day: day(d.day), auto: d.auto_approved, jobs: t("dashboard.jobs", { count: d.jobs }), share: pct(d.ratio) }))));
       if (slot >= 30) g.append(svg("text", { class: "ratio", x: cx, y: y(0) - h - 5, "text-anchor": "middle" }, pct(d.ratio)));
     } else {
-      g.append(svg("title", {}, `${d.day}: no decided jobs`));
+      g.append(svg("title", {}, t("dashboard.day_none", { day: day(d.day) })));
     }
     if ((days.length - 1 - i) % labelEvery === 0) { // counted back from the latest day, which always has one
-      g.append(svg("text", { class: "day-label", x: cx, y: height - pad.bottom + 15, "text-anchor": "middle" }, d.day.slice(5)));
+      g.append(svg("text", { class: "day-label", x: cx, y: height - pad.bottom + 15, "text-anchor": "middle" }, day(d.day, true)));
       if (slot >= 40) {
         g.append(svg("text", { class: "jobs-label", x: cx, y: height - pad.bottom + 29, "text-anchor": "middle" },
-          d.jobs ? `${d.auto_approved}/${d.jobs} jobs` : "no jobs"));
+          d.jobs ? t("dashboard.day_jobs", { auto: d.auto_approved, jobs: d.jobs }) : t("dashboard.no_jobs")));
       }
     }
     root.append(g);
@@ -193,8 +184,8 @@ function renderAudits({ count, agreed, precision }) {
   value.textContent = pct(precision);
   value.className = `big ${precision == null ? "none" : precision >= PROPOSAL_PRECISION ? "high" : precision >= 0.9 ? "mid" : "low"}`;
   $("audit-detail").textContent = count
-    ? `${agreed} of ${plural(count, "audited draft")} approved unchanged by the reviewer`
-    : "No audits yet: a share of the drafts the policy would approve is sent to a person to check it.";
+    ? t("dashboard.audit_detail", { agreed, count: t("dashboard.audited_drafts", { count }) })
+    : t("dashboard.audits_none");
 }
 
 function renderTurnaround({ count, p50, p95 }) {
@@ -202,8 +193,8 @@ function renderTurnaround({ count, p50, p95 }) {
   $("turnaround-p95").textContent = humanDuration(p95);
   for (const id of ["turnaround-p50", "turnaround-p95"]) $(id).classList.toggle("none", !count);
   $("turnaround-detail").textContent = count
-    ? `From the moment a draft awaited review to the decision, over ${plural(count, "review")}.`
-    : "No reviews yet: the time from draft to a person's decision appears here.";
+    ? t("dashboard.turnaround_detail", { reviews: t("dashboard.reviews", { count }) })
+    : t("dashboard.turnaround_none");
 }
 
 function renderFlags(flags, decided) {
@@ -211,46 +202,71 @@ function renderFlags(flags, decided) {
   const max = Math.max(1, ...flags.map((f) => f.count));
   list.replaceChildren(...flags.map((f) =>
     el("li", { data: { kind: f.kind } },
-      el("code", { class: "flag-kind", title: f.kind }, f.kind),
+      el("code", { class: "flag-kind", title: tOr("flag_help", f.kind, f.kind) }, tOr("flags", f.kind, f.kind)),
       el("span", { class: "flag-track" }, el("span", { class: "flag-fill", style: { width: `${(100 * f.count) / max}%` } })),
-      el("span", { class: "flag-count" }, f.count))));
+      el("span", { class: "flag-count" }, number(f.count)))));
   $("flags-empty").hidden = flags.length > 0;
   $("flags-empty").textContent = decided
-    ? `None of the ${plural(decided, "decided job")} raised a flag.`
-    : "No flags yet: the checks' findings on decided jobs are counted here.";
+    ? t("dashboard.flags_none", { jobs: t("dashboard.decided_jobs", { count: decided }) })
+    : t("dashboard.flags_none_yet");
+}
+
+// ---------------------------------------------------------------- trust per case kind, thresholds
+
+function renderTrust(kinds, thresholds) {
+  const cells = (tag, values) => el("tr", {}, values.map((v) => el(tag, {}, v)));
+  $("trust-table").replaceChildren(
+    el("thead", {}, cells("th", [t("dashboard.trust_kind"), t("dashboard.trust_jobs"), t("dashboard.automation_ratio"),
+      t("dashboard.audit_precision"), t("dashboard.trust_two_person"), t("dashboard.trust_refused")])),
+    el("tbody", {}, kinds.map((k) => el("tr", { data: { kind: k.case_kind } },
+      [el("td", {}, el("code", {}, k.case_kind)), number(k.jobs), pct(k.automation_ratio), pct1(k.audit_precision),
+        pct(k.two_person_share), number(k.refused_stale)].map((v) => (v instanceof Node ? v : el("td", {}, v)))))));
+  $("trust-empty").hidden = kinds.length > 0;
+  $("threshold-table").replaceChildren(
+    el("thead", {}, cells("th", [t("dashboard.threshold_what"), t("dashboard.table_threshold"),
+      t("dashboard.threshold_reviewed"), t("dashboard.threshold_below"), t("dashboard.threshold_below_precision")])),
+    el("tbody", {}, thresholds.map((r) => cells("td", [r.name, number(r.threshold, 2), number(r.reviewed_jobs),
+      number(r.below), pct1(r.below_precision)]))));
+  $("threshold-empty").hidden = thresholds.length > 0;
 }
 
 // ---------------------------------------------------------------- policy and proposal
 
 function renderPolicy({ version, policy }) {
-  $("policy-version").textContent = version ? `version ${version}` : "built-in default";
+  $("policy-version").textContent = version ? t("dashboard.policy_version", { version }) : t("dashboard.policy_builtin");
   const threshold = policy.auto_approve_min_confidence;
   const kinds = policy.auto_approve_case_kinds ?? [];
   const honour = policy.honour_job_auto_approve && kinds.length > 0;
-  const none = el("span", { class: "muted" }, "none");
+  const none = el("span", { class: "muted" }, t("common.none"));
   const codes = (items) => (items.length ? items.map((t) => el("code", { class: "tag" }, t)) : none.cloneNode(true));
   const paused = Object.entries(policy.paused_case_kinds);
   const rows = [
-    ["Threshold", threshold == null
-      ? [el("span", { id: "policy-threshold", class: "off" }, "off — every draft goes to a person"),
-        honour ? el("div", { class: "muted small" }, "except unflagged jobs sent with auto_approve") : null]
-      : el("span", { id: "policy-threshold" }, el("strong", {}, `≥ ${threshold.toFixed(2)}`), " confidence, with no flag")],
-    ["auto_approve jobs", honour
-      ? ["approved by rule when unflagged, for ", ...codes(kinds)]
-      : "ignored: they go to a person"],
-    ["Audit sample", el("span", { id: "policy-audit-rate" }, `${pct1(policy.audit_rate)} of would-be-automatic drafts`)],
-    ["Tools always reviewed", codes(policy.always_review_tools)],
-    ["Questions always reviewed", codes(policy.always_review_questions)],
-    ["Paused case kinds", paused.length
+    [t("dashboard.policy_threshold"), threshold == null
+      ? [el("span", { id: "policy-threshold", class: "off" }, t("dashboard.policy_threshold_off")),
+        honour ? el("div", { class: "muted small" }, t("dashboard.policy_except_auto")) : null]
+      : el("span", { id: "policy-threshold" }, el("strong", {}, `≥ ${number(threshold, 2)}`), t("dashboard.policy_threshold_on"))],
+    [t("dashboard.policy_auto_jobs"), honour
+      ? [t("dashboard.policy_auto_jobs_on"), ...codes(kinds)]
+      : t("dashboard.policy_auto_jobs_ignored")],
+    [t("dashboard.policy_audit_sample"), el("span", { id: "policy-audit-rate" }, t("dashboard.policy_audit_rate", { rate: pct1(policy.audit_rate) }))],
+    [t("dashboard.policy_tools"), codes(policy.always_review_tools)],
+    [t("dashboard.policy_questions"), codes(policy.always_review_questions)],
+    [t("dashboard.policy_fingerprint"), policy.require_fingerprint === false
+      ? el("span", { class: "off" }, t("dashboard.policy_fingerprint_optional")) : t("dashboard.policy_fingerprint_required")],
+    [t("dashboard.policy_two_person"), (policy.two_person ?? []).length
+      ? (policy.two_person).map((r) => el("div", {}, t("dashboard.policy_two_person_rule", { count: r.approvals,
+        what: [...r.case_kinds, ...r.tools, ...r.flags, ...r.detector_classes].join(", ") })))
+      : none.cloneNode(true)],
+    [t("dashboard.policy_paused"), paused.length
       ? paused.map(([kind]) => el("code", { class: "tag warn" }, kind))
       : none.cloneNode(true)],
   ];
   $("policy-list").replaceChildren(...rows.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
 
   $("paused").hidden = paused.length === 0;
-  $("paused-title").textContent = `Automation paused for ${plural(paused.length, "case kind")}`;
+  $("paused-title").textContent = t("dashboard.paused_kinds", { count: paused.length });
   $("paused-list").replaceChildren(...paused.map(([kind, reason]) =>
-    el("li", { data: { kind } }, el("code", { class: "tag warn" }, kind), el("span", { class: "reason" }, reason))));
+    el("li", { data: { kind } }, el("code", { class: "tag warn" }, kind), el("span", { class: "reason", lang: "en", title: t("dashboard.server_reason") }, reason))));
 }
 
 function renderProposal(result) {
@@ -261,27 +277,26 @@ function renderProposal(result) {
     return;
   }
   section.hidden = false;
-  $("proposal-target").textContent =
-    `lowest threshold keeping reviewed precision ≥ ${pct(PROPOSAL_PRECISION)} (95% lower bound)`;
+  $("proposal-target").textContent = t("dashboard.proposal_target", { precision: pct(PROPOSAL_PRECISION) });
   const body = $("proposal-body");
   if (result instanceof Error) {
-    body.replaceChildren(el("p", { class: "error" }, `Could not compute a proposal: ${result.message}`));
+    body.replaceChildren(el("p", { class: "error" }, t("dashboard.proposal_error", { error: result.message })));
     return;
   }
   const p = result;
   const parts = [];
   if (p.threshold == null) {
-    parts.push(el("p", { class: "no-proposal" }, el("strong", {}, "No proposal. "),
-      el("span", { id: "proposal-reason" }, p.reason)));
+    parts.push(el("p", { class: "no-proposal" }, el("strong", {}, t("dashboard.no_proposal")),
+      el("span", { id: "proposal-reason", lang: "en", title: t("dashboard.server_reason") }, p.reason)));
   } else {
     parts.push(
       el("div", { class: "proposal-figures" },
-        figure("threshold", p.threshold.toFixed(3)),
-        figure("would automate", pct(p.automation_rate), "of reviewed drafts"),
-        figure("precision", pct1(p.precision), `lower bound ${pct1(p.lower_bound)}`),
-        figure("support", p.support, "reviewed drafts at or above")),
-      el("p", { id: "proposal-reason", class: "muted small" }, p.reason),
-      el("p", { class: "small" }, "Apply it with ",
+        figure(t("dashboard.proposal_threshold"), number(p.threshold, 3)),
+        figure(t("dashboard.proposal_would_automate"), pct(p.automation_rate), t("dashboard.proposal_reviewed")),
+        figure(t("dashboard.proposal_precision"), pct1(p.precision), t("dashboard.proposal_lower_bound", { value: pct1(p.lower_bound) })),
+        figure(t("dashboard.proposal_support"), number(p.support), t("dashboard.proposal_support_note"))),
+      el("p", { id: "proposal-reason", class: "muted small", lang: "en", title: t("dashboard.server_reason") }, p.reason),
+      el("p", { class: "small" }, t("dashboard.apply_with"),
         el("code", {}, `jimoku policy set --min-confidence ${p.threshold.toFixed(3)} --reason "proposal at ${PROPOSAL_PRECISION}"`)));
   }
   if (p.table.length) parts.push(proposalTable(p.table, p.threshold));
@@ -296,11 +311,12 @@ function figure(label, value, note = "") {
 function proposalTable(table, chosen) {
   const cells = (tag, values) => el("tr", {}, values.map((v) => el(tag, {}, v)));
   return el("details", { class: "candidates" },
-    el("summary", {}, `every candidate threshold (${table.length})`),
+    el("summary", {}, t("dashboard.candidates", { count: table.length })),
     el("div", { class: "table-scroll" }, el("table", {},
-      el("thead", {}, cells("th", ["threshold", "drafts at or above", "precision", "95% lower bound", "automation"])),
+      el("thead", {}, cells("th", [t("dashboard.table_threshold"), t("dashboard.table_support"), t("dashboard.table_precision"),
+        t("dashboard.table_lower_bound"), t("dashboard.table_automation")])),
       el("tbody", {}, table.map((r) => {
-        const row = cells("td", [r.threshold.toFixed(3), r.support, pct1(r.precision), pct1(r.lower_bound), pct(r.automation_rate)]);
+        const row = cells("td", [number(r.threshold, 3), number(r.support), pct1(r.precision), pct1(r.lower_bound), pct(r.automation_rate)]);
         if (r.threshold === chosen) row.className = "chosen";
         return row;
       })))));
@@ -319,7 +335,7 @@ function init() {
     if (!document.hidden && session.key) refresh();
   });
   const status = el("p", { id: "status", class: "status", "aria-live": "polite" });
-  setUpShell({ current: "dashboard", title: "dashboard", middle: status, name: "the dashboard", onSignIn, onSignOut });
+  setUpShell({ current: "dashboard", title: "dashboard", middle: status, name: t("shell.page_dashboard"), onSignIn, onSignOut });
 }
 
 init();

@@ -18,11 +18,12 @@
 // files assigns innerHTML, so a hostile question can only ever be displayed, never run.
 
 import { el } from "./common.js";
-import { openJob, openNext } from "./review/job.js";
+import { openJob, openNext, reloadJob } from "./review/job.js";
 import { approve, decide, setUpDecision } from "./review/decision.js";
 import { setUpQueue, startPolling, stopPolling, refreshQueue } from "./review/queue.js";
 import { releaseBlobs, state } from "./review/state.js";
 import { focusEditor, HELP, setUpShortcuts } from "./review/shortcuts.js";
+import { t } from "./i18n.js";
 import { setUpShell } from "./shell.js";
 
 async function onSignIn() {
@@ -41,7 +42,7 @@ function onSignOut() {
 
 function init() {
   setUpQueue({ onOpen: openJob });
-  setUpDecision({ onDecided: openNext, onConflict: refreshQueue });
+  setUpDecision({ onDecided: openNext, onConflict: refreshQueue, onStale: reloadJob });
   setUpShortcuts({
     a: approve,
     e: focusEditor,
@@ -49,7 +50,7 @@ function init() {
     r: () => decide("reject"),
   });
   const help = el("p", { id: "help", class: "keys" }, HELP.map(([key, what]) => [el("kbd", {}, key), ` ${what} `]));
-  setUpShell({ current: "review", title: "review", middle: help, name: "the review page", onSignIn, onSignOut });
+  setUpShell({ current: "review", title: "review", middle: help, name: t("shell.page_review"), onSignIn, onSignOut });
 }
 
 init();

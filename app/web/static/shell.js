@@ -6,49 +6,54 @@
 // A reviewer or admin key signs in once per tab (session storage) for every page.
 
 import { $, api, el, session } from "./common.js";
+import { languageSwitch, t, translatePage, tOr } from "./i18n.js";
 
 const KEY_STORAGE = "jimoku.reviewKey"; // one sign-in per tab, for every page
 
 /** The site's pages, in the order the navigation shows them. */
 const PAGES = [
-  { id: "review", href: "/review", label: "Review queue" },
-  { id: "dashboard", href: "/dashboard", label: "Dashboard" },
+  { id: "review", href: "/review", label: "shell.nav_review" },
+  { id: "dashboard", href: "/dashboard", label: "shell.nav_dashboard" },
 ];
 
 const brand = (title) => [
-  "jimoku ", el("span", { lang: "ja" }, "耳目"), " ", el("span", { class: "muted" }, title),
+  "jimoku ", el("span", { lang: "ja" }, "耳目"), " ", el("span", { class: "muted" }, t(`shell.brand_${title}`)),
 ];
 
 function loginForm(title) {
   return el("main", { id: "login", class: "login", hidden: true },
     el("form", { id: "login-form", class: "login-card", autocomplete: "off" },
       el("h1", {}, brand(title)),
-      el("label", { htmlFor: "login-key" }, "API key (reviewer or admin)"),
+      el("label", { htmlFor: "login-key" }, t("shell.key_label")),
       el("input", {
         id: "login-key", name: "key", type: "password", autocomplete: "off", required: true,
         spellcheck: false, autofocus: true,
       }),
-      el("button", { type: "submit", class: "btn primary" }, "Sign in"),
+      el("button", { type: "submit", class: "btn primary" }, t("shell.sign_in")),
       el("p", { id: "login-error", class: "error", role: "alert" }),
-      el("p", { class: "muted small" },
-        "The key stays in this tab only (session storage) and is sent with each request.")));
+      el("p", { class: "muted small" }, t("shell.key_note")),
+      el("div", { class: "login-lang" }, languageSwitch(el))));
 }
 
 function topBar(current, title, middle) {
   return el("header", { class: "topbar" },
     el("div", { class: "brand" }, brand(title)),
-    el("nav", { class: "nav", "aria-label": "pages" },
+    el("nav", { class: "nav", "aria-label": t("shell.nav_label") },
       PAGES.map((p) => (p.id === current
-        ? el("span", { class: "here", "aria-current": "page" }, p.label)
-        : el("a", { href: p.href }, p.label)))),
+        ? el("span", { class: "here", "aria-current": "page" }, t(p.label))
+        : el("a", { href: p.href }, t(p.label))))),
     middle ?? el("span", { class: "spacer" }),
+    languageSwitch(el),
     el("div", { class: "who" },
       el("span", { id: "who-name" }), " ", el("span", { id: "who-role", class: "pill" }),
-      el("button", { id: "logout", type: "button", class: "btn small" }, "Log out")));
+      el("button", { id: "logout", type: "button", class: "btn small" }, t("shell.log_out"))));
 }
 
 // What the page does on sign in / out, and its name for the wrong-role message.
 const page = { name: "this page", onSignIn: async () => {}, onSignOut: () => {} };
+
+/** A role's name in the page's language ("reviewer" → "審査者"). */
+const roleName = (role) => tOr("shell", `role_${role}`, role);
 
 async function signIn(key) {
   session.key = key;
@@ -57,16 +62,16 @@ async function signIn(key) {
     me = await api("/v1/me");
   } catch (e) {
     session.key = null;
-    throw e.status === 401 ? new Error("That key was not accepted.") : e;
+    throw e.status === 401 ? new Error(t("shell.key_not_accepted")) : e;
   }
   if (me.role !== "reviewer" && me.role !== "admin") {
     session.key = null;
-    throw new Error(`This is a ${me.role} key; ${page.name} needs a reviewer or admin key.`);
+    throw new Error(t("shell.wrong_role", { role: roleName(me.role), page: page.name }));
   }
   session.me = me;
   sessionStorage.setItem(KEY_STORAGE, key);
   $("who-name").textContent = me.name;
-  $("who-role").textContent = me.role;
+  $("who-role").textContent = roleName(me.role);
   $("login").hidden = true;
   $("app").hidden = false;
   await page.onSignIn(me);
@@ -90,15 +95,17 @@ export function signOut(message = "") {
  *
  * `current` is the page's id in PAGES; `title` follows the brand ("review", "dashboard");
  * `middle` is the page's own element in the top bar (shortcut help, refresh status); `name`
- * ends the wrong-role message ("… ${name} needs a reviewer or admin key"); `onSignIn(me)` runs
+ * (already translated) goes in the wrong-role message ("… ${name} needs a reviewer or admin key"); `onSignIn(me)` runs
  * once the app is shown, `onSignOut()` on sign-out.
  */
 export function setUpShell({ current, title, middle = null, name, onSignIn, onSignOut }) {
   Object.assign(page, { name, onSignIn, onSignOut });
+  translatePage(); // the page's own HTML: elements marked data-i18n
+  document.title = t(`${current}.title`);
   const app = $("app");
   app.before(loginForm(title));
   app.prepend(topBar(current, title, middle));
-  session.onExpired = () => signOut("Your key is no longer accepted. Sign in again.");
+  session.onExpired = () => signOut(t("shell.expired"));
 
   $("login-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -109,7 +116,7 @@ export function setUpShell({ current, title, middle = null, name, onSignIn, onSi
       $("login-error").textContent = e.message;
     }
   });
-  $("logout").addEventListener("click", () => signOut("Signed out."));
+  $("logout").addEventListener("click", () => signOut(t("shell.signed_out")));
 
   const saved = sessionStorage.getItem(KEY_STORAGE);
   if (!saved) return signOut();

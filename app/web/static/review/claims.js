@@ -5,6 +5,7 @@
 import { api, session } from "../common.js";
 import { updateButtons } from "./decision.js";
 import { showNote, state } from "./state.js";
+import { t } from "../i18n.js";
 
 const CLAIM_RENEW_MS = 60_000; // renew our claim when less than this is left on it
 
@@ -34,7 +35,7 @@ export function checkClaim() {
   const job = state.current;
   if (!job || state.decided) return;
   if (!state.queue.some((q) => q.id === job.id) && job.status === "awaiting_review") {
-    showNote("This job has left the queue (decided elsewhere?). Press n for the next one.", "warn");
+    showNote(t("job.left_queue"), "warn");
     state.claimBlocked = true;
     updateButtons();
   }

@@ -3,11 +3,13 @@
 
 import { $, api } from "../common.js";
 import { state, toast } from "./state.js";
+import { t, tOr } from "../i18n.js";
 
 // Set by setUpDecision: what the page does once a decision is saved, or when it was too late.
-const hooks = { onDecided: (_jobId) => {}, onConflict: () => {} };
+const hooks = { onDecided: (_jobId) => {}, onConflict: () => {}, onStale: (_jobId, _message) => {} };
 
-const draftText = () => (state.current?.draft_answer ?? "").trim();
+// Under a two-person rule the answer being approved may be another reviewer's edit.
+const draftText = () => (state.current?.candidate_answer ?? state.current?.draft_answer ?? "").trim();
 
 /** The reviewer changed the draft in the editor. */
 export const isEdited = () => $("answer").value.trim() !== draftText();
@@ -18,7 +20,7 @@ export function updateButtons() {
   const open = !!job && job.status === "awaiting_review" && !state.claimBlocked && !state.decided && !state.busy;
   const edited = !!job && isEdited();
   $("btn-approve").disabled = !open || edited;
-  $("btn-approve").title = edited ? "You changed the draft: use Save edit & approve, or reset to the draft" : "";
+  $("btn-approve").title = edited ? t("decision.edit_hint") : "";
   $("btn-edit").disabled = !open || !edited || !$("answer").value.trim();
   $("btn-reject").disabled = !open;
   $("edited").hidden = !edited;
@@ -37,11 +39,12 @@ export async function decide(decision) {
   const answer = $("answer").value.trim();
   const comment = $("comment").value.trim();
   if (decision === "reject" && !comment) {
-    $("decision-error").textContent = "Say why in the comment before rejecting.";
+    $("decision-error").textContent = t("decision.say_why");
     $("comment").focus();
     return;
   }
-  const body = { decision };
+  // The fingerprint binds the decision to exactly what this page shows; a job changed since is refused.
+  const body = { decision, fingerprint: job.fingerprint };
   if (decision === "edit") body.answer = answer;
   if (comment) body.comment = comment;
   state.busy = true;
@@ -50,26 +53,40 @@ export async function decide(decision) {
   try {
     const doc = await api(`/v1/reviews/${encodeURIComponent(job.id)}`, { method: "POST", json: body });
     state.decided = true;
-    const verb = { approve: "Approved", edit: "Edited and approved", reject: "Rejected" }[decision];
-    toast(`${verb} job ${job.id} (${doc.status}). ${doc.final_answer != null ? `Final answer: ${doc.final_answer}` : `Comment: ${comment}`}`,
+    if (doc.status === "awaiting_review" && decision !== "reject" && (doc.approvals_needed ?? 1) > 1) {
+      // Counted, not final: the job goes on to another reviewer.
+      toast(t("decision.counted", { id: job.id, count: (doc.approvals ?? []).length, needed: doc.approvals_needed }), "ok");
+      hooks.onConflict(); // the queue refreshes: the job stays there, now "1 of 2"
+      hooks.onDecided(job.id);
+      return;
+    }
+    const said = { approve: "decision.approved", edit: "decision.edited", reject: "decision.rejected" }[decision];
+    const status = tOr("status", doc.status, doc.status);
+    toast(t(said, { id: job.id, status, answer: doc.final_answer ?? "", comment }),
       decision === "reject" ? "warn" : "ok");
     state.queue = state.queue.filter((q) => q.id !== job.id);
     hooks.onDecided(job.id);
   } catch (e) {
-    $("decision-error").textContent = `Not saved: ${e.message}`;
-    if (e.status === 409) hooks.onConflict();
+    $("decision-error").textContent = t("decision.not_saved", { error: e.message });
+    if (e.status === 409) {
+      hooks.onConflict();
+      // Changed under the reviewer: show the job as it is now, and say why.
+      const now = await api(`/v1/jobs/${encodeURIComponent(job.id)}`).catch(() => null);
+      if (now && now.fingerprint !== job.fingerprint) hooks.onStale(job.id, t("decision.stale", { id: job.id }));
+    }
   } finally {
     state.busy = false;
     updateButtons();
   }
 }
 
-/** Wire the editor and the buttons; `onDecided(jobId)` moves on, `onConflict()` refreshes the queue. */
-export function setUpDecision({ onDecided, onConflict }) {
-  Object.assign(hooks, { onDecided, onConflict });
+/** Wire the editor and the buttons; `onDecided(jobId)` moves on, `onConflict()` refreshes the queue,
+ * `onStale(jobId, message)` reloads a job that changed since it was opened and says why. */
+export function setUpDecision({ onDecided, onConflict, onStale }) {
+  Object.assign(hooks, { onDecided, onConflict, onStale });
   $("answer").addEventListener("input", updateButtons);
   $("reset-draft").addEventListener("click", () => {
-    $("answer").value = state.current?.draft_answer ?? "";
+    $("answer").value = state.current?.candidate_answer ?? state.current?.draft_answer ?? "";
     updateButtons();
   });
   $("btn-approve").addEventListener("click", () => decide("approve"));

@@ -10,9 +10,10 @@
 // Text lines and transcript segments an `instruction_in_evidence` flag quotes are marked
 // `suspicious`, labelled as read like an instruction and treated as data.
 
-import { el, plural } from "../common.js";
+import { el } from "../common.js";
 import { boxAt, declutterLabels, renderAudio, renderDocument, renderImage } from "./media.js";
 import { artifactUrl, clock, num, state } from "./state.js";
+import { duration as spoken, t, tOr } from "../i18n.js";
 
 const WEAK = 0.6; // OCR lines and segments below this confidence are shown as weak
 const LOW_PROB = 0.5; // transcript words below this probability are marked
@@ -36,7 +37,7 @@ export function renderFile(file, job, token, roundOf = () => 1) {
   const card = el("article", { class: `file ${file.kind}`, data: { fileId: file.id } });
   card.append(
     el("header", { class: "file-head" },
-      el("span", { class: "pill" }, file.kind),
+      el("span", { class: "pill" }, tOr("files", `kind_${file.kind}`, file.kind)),
       el("strong", { class: "file-name" }, file.name),
       el("span", { class: "muted small" }, `${file.id} · sha256 ${file.sha256.slice(0, 12)}…`)),
   );
@@ -54,15 +55,15 @@ export function renderFile(file, job, token, roundOf = () => 1) {
   for (const step of steps) {
     const round = roundOf(step);
     // Steps of a later planning round say so; the first round's need no label.
-    const label = el("span", { class: "pill" }, `${step.step} ${step.tool}`, round > 1 ? ` · round ${round}` : "");
+    const label = el("span", { class: "pill" }, `${step.step} ${step.tool}`, round > 1 ? t("evidence.round", { round }) : "");
     if (!step.ok || !step.result) {
       card.append(el("p", { class: "step-error" },
-        label, ` failed (${step.error_kind ?? "error"}): ${step.error ?? "no result"}`));
+        label, " ", t("evidence.failed", { kind: step.error_kind ?? "error", error: step.error ?? t("evidence.no_result") })));
     } else {
       RENDERERS[capability(step, planned.get(step.step))](media, step, label);
     }
   }
-  if (!steps.length) card.append(el("p", { class: "muted small" }, "No step read this file."));
+  if (!steps.length) card.append(el("p", { class: "muted small" }, t("evidence.no_step")));
   return card;
 }
 
@@ -77,8 +78,8 @@ function showReport(media, step, label) {
 function drawDetections(media, step, label) {
   const r = step.result;
   const dets = r.detections ?? [];
-  const counts = Object.entries(r.counts ?? {}).map(([k, n]) => `${n} ${k}`).join(" · ") || "nothing found";
-  const caption = el("p", { class: "reading detections" }, label, " ", counts, ` (mean confidence ${num(step.confidence)})`);
+  const counts = Object.entries(r.counts ?? {}).map(([k, n]) => `${n} ${k}`).join(" · ") || t("evidence.nothing_found");
+  const caption = el("p", { class: "reading detections" }, label, " ", counts, ` (${t("evidence.mean_confidence", { value: num(step.confidence) })})`);
   const stage = media.stage;
   if (!stage || !r.width || !r.height) return media.card.append(caption);
   const layer = el("div", { class: "layer det-layer" });
@@ -96,7 +97,7 @@ function drawDetections(media, step, label) {
   stage.figure.dataset.boxesDrawn = String(Number(stage.figure.dataset.boxesDrawn) + dets.length);
   if (!stage.controls.querySelector(".det-toggle")) {
     const box = el("input", { type: "checkbox", checked: true, onchange: () => (stage.stage.dataset.det = box.checked ? "on" : "off") });
-    stage.controls.append(el("label", { class: "det-toggle" }, box, " detections"));
+    stage.controls.append(el("label", { class: "det-toggle" }, box, " ", t("evidence.detections")));
   }
   media.card.append(caption);
 }
@@ -107,7 +108,8 @@ function showText(media, step, label) {
   const r = step.result;
   const pages = r.pages ?? [];
   const section = el("div", { class: "reading text" },
-    el("p", {}, label, " ", `${plural(pages.length, "page")}, lang ${r.lang ?? "?"}, mean confidence ${num(step.confidence)}`));
+    el("p", {}, label, " ", t("evidence.text_summary", {
+      pages: t("evidence.pages", { count: pages.length }), lang: r.lang ?? "?", confidence: num(step.confidence) })));
   const image = media.stage;
   for (const page of pages) {
     const lines = page.lines ?? [];
@@ -130,8 +132,8 @@ function showText(media, step, label) {
     }
     const layer = page.source === "text_layer"; // a PDF page's own text, not read from pixels
     if (pages.length > 1 || layer) {
-      const source = layer ? "from the PDF's text layer" : "read from the picture";
-      section.append(el("h4", {}, `Page ${page.page ?? "?"}`, el("span", { class: "muted small" }, ` · ${source}`)));
+      const source = layer ? t("evidence.from_text_layer") : t("evidence.from_picture");
+      section.append(el("h4", {}, t("evidence.page", { page: page.page ?? "?" }), el("span", { class: "muted small" }, ` · ${source}`)));
     }
     const list = el("ol", { class: "ocr-text" });
     lines.forEach((l, i) => {
@@ -142,16 +144,16 @@ function showText(media, step, label) {
         el("li", { class: l.confidence < WEAK ? "weak" : "", data: { ref }, onmouseenter: () => hot(true), onmouseleave: () => hot(false) },
           el("span", { class: "text" }, l.text), el("span", { class: "c" }, num(l.confidence)))));
     });
-    if (!lines.length) list.append(el("li", { class: "muted" }, "no text found"));
+    if (!lines.length) list.append(el("li", { class: "muted" }, t("evidence.no_text")));
     section.append(list);
   }
-  if (!pages.length) section.append(el("p", { class: "muted" }, r.text || "no text found"));
+  if (!pages.length) section.append(el("p", { class: "muted" }, r.text || t("evidence.no_text")));
   media.card.append(section);
 }
 
 function addOcrToggle({ stage, controls }) {
   if (controls.querySelector(".ocr-toggle")) return;
-  const group = el("span", { class: "ocr-toggle", role: "group" }, "OCR boxes ");
+  const group = el("span", { class: "ocr-toggle", role: "group" }, `${t("evidence.ocr_boxes")} `);
   for (const mode of ["off", "lines", "words"]) {
     group.append(el("button", {
       type: "button",
@@ -160,7 +162,7 @@ function addOcrToggle({ stage, controls }) {
         stage.dataset.ocr = mode;
         for (const b of group.querySelectorAll("button")) b.classList.toggle("on", b === ev.currentTarget);
       },
-    }, mode));
+    }, t(`evidence.ocr_${mode}`)));
   }
   controls.append(group);
 }
@@ -185,7 +187,7 @@ function segmentText(s) {
     const p = w.probability;
     if (typeof p !== "number" || p >= LOW_PROB) continue; // stays in the plain text between the marks
     parts.push(text.slice(at, i),
-      el("span", { class: "word low-prob", title: `probability ${num(p)}`, data: { probability: String(p) } }, word));
+      el("span", { class: "word low-prob", title: t("evidence.probability", { value: num(p) }), data: { probability: String(p) } }, word));
     at = cursor;
   }
   parts.push(text.slice(at));
@@ -200,7 +202,7 @@ function showTranscript(media, step, label) {
   const items = segs.map((s) => {
     const item = el("li", { class: s.confidence < WEAK ? "weak" : "", data: { ref: `${step.step}:t${segs.indexOf(s) + 1}` } },
       el("button", {
-        type: "button", class: "seg-time", title: audio ? "play from here" : "", disabled: !audio,
+        type: "button", class: "seg-time", title: audio ? t("evidence.play_from_here") : "", disabled: !audio,
         onclick: () => {
           audio.currentTime = s.start;
           audio.play().catch(() => {});
@@ -215,14 +217,15 @@ function showTranscript(media, step, label) {
     segs.forEach((s, i) => items[i].classList.toggle("playing", audio.currentTime >= s.start && audio.currentTime < s.end));
   });
   media.card.append(el("div", { class: "reading transcript" },
-    el("p", {}, label, " ", `transcript · ${r.language ?? "?"} · ${num(r.duration_s, 1)} s · confidence ${num(step.confidence)}`),
-    segs.length ? list : el("p", { class: "muted" }, r.text || "no speech found")));
+    el("p", {}, label, " ", t("evidence.transcript_summary", {
+      lang: r.language ?? "?", duration: spoken(r.duration_s, { ms: true }), confidence: num(step.confidence) })),
+    segs.length ? list : el("p", { class: "muted" }, r.text || t("evidence.no_speech"))));
 }
 
 // ---------------------------------------------------------------- lines that read like instructions
 
 const QUOTED_AFTER = "treated as data): "; // the flag's message, then the lines as Python reprs
-const AS_DATA = "reads like an instruction — treated as data";
+const AS_DATA = t("evidence.reads_like_instruction");
 const REPR = /'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g;
 const ESCAPES = { n: "\n", t: "\t", r: "\r" };
 

@@ -2,13 +2,21 @@
 // confidence), the question, each file with its evidence, the plan's steps, the draft and the
 // facts; or close it when the queue has nothing left to open.
 
-import { $, api, el, pct, plural } from "../common.js";
+import { $, api, el, pct } from "../common.js";
+import { explainConfidence, flagItem } from "./banner.js";
+import { ago, t, tOr } from "../i18n.js";
 import { claim } from "./claims.js";
 import { updateButtons } from "./decision.js";
 import { renderFile } from "./evidence.js";
 import { nextInQueue, renderQueue } from "./queue.js";
-import { age, level, releaseBlobs, showNote, state } from "./state.js";
+import { level, releaseBlobs, showNote, state } from "./state.js";
 import { lineChip, renderSteps, roundsOf, stepChip } from "./steps.js";
+
+/** Open `jobId` again after it changed under the reviewer, and say why at the top of it. */
+export async function reloadJob(jobId, message) {
+  await openJob(jobId);
+  if (state.current?.id === jobId) showNote(message, "warn");
+}
 
 export async function openJob(jobId) {
   const token = ++state.token;
@@ -23,13 +31,13 @@ export async function openJob(jobId) {
   if (token !== state.token) return;
   $("job").classList.remove("loading");
   if (job instanceof Error) {
-    closeJob(`Could not open job ${jobId}: ${job.message}`);
+    closeJob(t("job.cannot_open", { id: jobId, error: job.message }));
     return;
   }
   state.current = job;
   renderJob(job, token);
   if (claimError && job.status === "awaiting_review") {
-    const why = claimError.status === 409 ? "Another reviewer is on this job" : "Could not claim this job";
+    const why = claimError.status === 409 ? t("job.another_reviewer") : t("job.cannot_claim");
     showNote(`${why}: ${claimError.message}`, claimError.status === 409 ? "warn" : "error");
   }
   renderQueue();
@@ -40,7 +48,9 @@ export function openNext(afterId) {
   const next = nextInQueue(afterId);
   if (next) return openJob(next.id);
   const others = state.queue.some((j) => j.id !== afterId);
-  closeJob(others ? "Every job in the queue is held by another reviewer." : "Queue is empty. New jobs appear on their own.");
+  // Still queued after this reviewer's decision: it waits for another reviewer (two-person rule).
+  const waiting = state.queue.some((j) => j.id === afterId);
+  closeJob(others ? t("job.all_held") : waiting ? t("job.waits_for_other") : t("job.queue_empty"));
 }
 
 export function closeJob(message) {
@@ -65,32 +75,38 @@ function renderJob(job, token) {
   $("question").textContent = job.question;
   const { multi, count, roundOf } = roundsOf(job);
   $("job-meta").textContent = [
-    `job ${job.id}`,
-    job.status.replace("_", " "),
-    `submitted ${age(job.created_at)} ago`,
-    plural(job.files.length, "file"),
-    multi ? plural(count, "planning round") : null,
+    t("job.id", { id: job.id }),
+    tOr("status", job.status, job.status.replace("_", " ")),
+    t("job.submitted", { ago: ago(job.created_at) }),
+    t("job.files", { count: job.files.length }),
+    multi ? t("job.rounds", { count }) : null,
+    (job.approvals_needed ?? 1) > 1 ? t("job.approvals", { count: (job.approvals ?? []).length, needed: job.approvals_needed }) : null,
+    (job.approvals ?? []).length ? t("job.approved_by", { names: job.approvals.map((a) => a.reviewer).join(", ") }) : null,
   ].filter(Boolean).join(" · ");
 
   $("steps").replaceChildren(...renderSteps(job));
   $("plan-notes").replaceChildren(...(job.plan_notes ?? []).map((n) => el("li", {}, n)));
   $("files").replaceChildren(...job.files.map((f) => renderFile(f, job, token, roundOf)));
   $("facts").replaceChildren(
-    ...((job.facts ?? []).length ? job.facts.map((f) => el("li", {}, f)) : [el("li", { class: "muted" }, "none")]),
+    ...((job.facts ?? []).length ? job.facts.map((f) => el("li", {}, f)) : [el("li", { class: "muted" }, t("common.none"))]),
   );
   const cites = job.citations ?? [];
   const lines = job.cited_lines ?? [];
-  $("citations").replaceChildren(...(cites.length ? ["cites ", ...cites.map((s) => stepChip(s)), ...lines.map((r) => lineChip(r))]
-    : ["cites no step"]));
+  $("citations").replaceChildren(...(cites.length ? [`${t("review.citations_label")} `, ...cites.map((s) => stepChip(s)), ...lines.map((r) => lineChip(r))]
+    : [t("review.cites_no_step")]));
 
   // A decided job shows what was decided (the edited answer), not the draft it started from.
-  $("answer").value = (job.status === "awaiting_review" ? job.draft_answer : job.final_answer ?? job.draft_answer) ?? "";
+  // Under a two-person rule, another reviewer's edit is the answer now being approved.
+  const pending = job.candidate_answer ?? job.draft_answer;
+  $("answer").value = (job.status === "awaiting_review" ? pending : job.final_answer ?? job.draft_answer) ?? "";
   $("comment").value = "";
-  if (job.error) showNote(`Error: ${job.error}`, "error");
+  if (job.status === "awaiting_review" && job.candidate_answer) showNote(t("job.candidate"), "warn");
+  if (job.error) showNote(t("job.error", { error: job.error }), "error");
   if (job.status !== "awaiting_review") {
     const r = job.review;
-    const how = r ? `${r.decision} by ${r.reviewer ?? "?"}${r.comment ? ` — “${r.comment}”` : ""}` : "";
-    showNote(`This job is ${job.status.replace("_", " ")}${how ? `: ${how}` : ""}.`, "warn");
+    const how = r ? `${t("job.decided_by", { decision: tOr("decisions", r.decision, r.decision), reviewer: r.reviewer ?? "?" })}${r.comment ? ` — “${r.comment}”` : ""}` : "";
+    const status = tOr("status", job.status, job.status.replace("_", " "));
+    showNote(how ? t("job.status_is_how", { status, how }) : t("job.status_is", { status }), "warn");
   }
   updateButtons();
   $("job").scrollTop = 0;
@@ -104,11 +120,7 @@ function renderBanner(job) {
   $("conf-value").className = `conf-value ${level(job.confidence)}`;
   $("conf-fill").style.width = `${Math.round((job.confidence ?? 0) * 100)}%`;
   $("conf-fill").className = `conf-fill ${level(job.confidence)}`;
-  $("flags-title").textContent = flags.length ? `${plural(flags.length, "flag")} to check` : "No flags raised";
-  $("flags-list").replaceChildren(
-    ...flags.map((f) =>
-      el("li", {}, el("span", { class: "pill flag" }, f.kind), " ", f.message, " ", (f.steps ?? []).map((s) => stepChip(s))),
-    ),
-  );
-  $("conf-explained").textContent = job.confidence_explained ?? "";
+  $("flags-title").textContent = flags.length ? t("job.flags_to_check", { count: flags.length }) : t("job.no_flags");
+  $("flags-list").replaceChildren(...flags.map((f) => flagItem(f, (f.steps ?? []).map((s) => stepChip(s)))));
+  $("conf-explained").replaceChildren(...explainConfidence(job.confidence_explained));
 }

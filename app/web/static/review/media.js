@@ -3,10 +3,11 @@
 // (evidence.js) add their readings to what these return.
 
 import { el } from "../common.js";
+import { t } from "../i18n.js";
 
 /** The photo, on a stage for overlays, with a row for the overlays' switches under it. */
 export function renderImage(card, loadUrl) {
-  const img = el("img", { alt: "uploaded photo" });
+  const img = el("img", { alt: t("media.photo_alt") });
   const stage = el("div", { class: "stage", data: { ocr: "lines", det: "on" } }, img);
   const figure = el("figure", { class: "figure", data: { boxesDrawn: "0", ocrBoxes: "0" } }, stage);
   const controls = el("div", { class: "overlay-controls" });
@@ -14,7 +15,7 @@ export function renderImage(card, loadUrl) {
   card.append(figure);
   loadUrl()
     .then((url) => (img.src = url))
-    .catch((e) => figure.append(el("p", { class: "step-error" }, `Could not load the image: ${e.message}`)));
+    .catch((e) => figure.append(el("p", { class: "step-error" }, t("media.no_image", { error: e.message }))));
   return { figure, stage, controls, img };
 }
 
@@ -23,18 +24,18 @@ export function renderAudio(card, loadUrl) {
   card.append(audio);
   loadUrl()
     .then((url) => (audio.src = url))
-    .catch((e) => card.append(el("p", { class: "step-error" }, `Could not load the recording: ${e.message}`)));
+    .catch((e) => card.append(el("p", { class: "step-error" }, t("media.no_audio", { error: e.message }))));
   return audio;
 }
 
 export function renderDocument(card, file, loadUrl) {
-  const links = el("p", { class: "doc-links" }, el("span", { class: "muted" }, "loading…"));
+  const links = el("p", { class: "doc-links" }, el("span", { class: "muted" }, t("media.loading")));
   card.append(links);
   loadUrl("application/pdf")
     .then((url) => links.replaceChildren(
-      el("a", { href: url, target: "_blank", rel: "noopener" }, "Open the PDF"), " · ",
-      el("a", { href: url, download: file.name }, "download")))
-    .catch((e) => links.replaceChildren(el("span", { class: "step-error" }, `Could not load the PDF: ${e.message}`)));
+      el("a", { href: url, target: "_blank", rel: "noopener" }, t("media.open_pdf")), " · ",
+      el("a", { href: url, download: file.name }, t("media.download"))))
+    .catch((e) => links.replaceChildren(el("span", { class: "step-error" }, t("media.no_pdf", { error: e.message }))));
 }
 
 /** A box positioned in percent of the image's own size, so it follows any display size. */

@@ -1,7 +1,8 @@
 // Review page: the queue — jobs awaiting review, oldest first, polled every few seconds while
 // the tab is visible, with their age, confidence, flags and who holds them.
 
-import { $, api, el, pct, plural, session } from "../common.js";
+import { $, api, el, pct, session } from "../common.js";
+import { dateTime, t, timeOfDay, tOr } from "../i18n.js";
 import { checkClaim, heldByOther } from "./claims.js";
 import { age, level, state } from "./state.js";
 
@@ -36,11 +37,11 @@ export async function refreshQueue() {
   try {
     const { data } = await api("/v1/reviews");
     state.queue = data;
-    $("queue-status").textContent = `updated ${new Date().toLocaleTimeString()}`;
+    $("queue-status").textContent = t("queue.updated", { time: timeOfDay() });
     $("queue-status").classList.remove("error");
   } catch (e) {
     if (!session.key) return;
-    $("queue-status").textContent = `refresh failed: ${e.message}`;
+    $("queue-status").textContent = t("queue.refresh_failed", { error: e.message });
     $("queue-status").classList.add("error");
     return;
   }
@@ -65,7 +66,7 @@ export function renderQueue() {
   list.replaceChildren(...state.queue.map((item) => queueItem(item, item.id === openId)));
   $("queue-count").textContent = String(state.queue.length);
   $("queue-empty").hidden = state.queue.length > 0;
-  document.title = `${state.queue.length ? `(${state.queue.length}) ` : ""}jimoku · review`;
+  document.title = state.queue.length ? t("review.title_count", { count: state.queue.length }) : t("review.title");
 }
 
 function queueItem(item, open) {
@@ -76,15 +77,21 @@ function queueItem(item, open) {
     el("button", { type: "button", class: "item", data: { jobId: item.id }, onclick: () => hooks.onOpen(item.id) },
       el("span", { class: "item-q" }, item.question),
       el("span", { class: "item-meta" },
-        el("span", { class: "age", title: item.created_at }, age(item.created_at)),
-        el("span", { class: `conf-chip ${level(item.confidence)}`, title: "confidence" }, pct(item.confidence)),
+        el("span", { class: "age", title: dateTime(item.created_at) }, age(item.created_at)),
+        el("span", { class: `conf-chip ${level(item.confidence)}`, title: t("queue.confidence") }, pct(item.confidence)),
         flags.length
-          ? el("span", { class: "badge flag", title: flags.map((f) => f.message).join("\n") }, plural(flags.length, "flag"))
-          : el("span", { class: "badge clear" }, "no flags"),
+          ? el("span", { class: "badge flag", title: flags.map((f) => f.message).join("\n") }, t("queue.flags", { count: flags.length }))
+          : el("span", { class: "badge clear" }, t("queue.no_flags")),
+        (item.approvals_needed ?? 1) > 1
+          ? el("span", { class: "badge approvals", title: t("queue.approvals_title", { count: (item.approvals ?? []).length, needed: item.approvals_needed }) },
+            t("queue.approvals", { count: (item.approvals ?? []).length, needed: item.approvals_needed }))
+          : null,
         heldByOther(item)
-          ? el("span", { class: "badge held", title: `claimed until ${item.claimed_until ?? "?"}` }, `held · ${item.claimed_by}`)
+          ? el("span", { class: "badge held", title: t("queue.claimed_until", { time: item.claimed_until ? dateTime(item.claimed_until) : "?" }) },
+            t("queue.held", { name: item.claimed_by }))
           : null),
       kinds.size
-        ? el("span", { class: "item-kinds" }, [...kinds].map(([k, n]) => el("span", { class: "kind" }, n > 1 ? `${k} ×${n}` : k)))
+        ? el("span", { class: "item-kinds" }, [...kinds].map(([k, n]) => el("span", { class: "kind", title: k, data: { kind: k } },
+          n > 1 ? `${tOr("flags", k, k)} ×${n}` : tOr("flags", k, k))))
         : null));
 }

@@ -2,6 +2,7 @@
 // r reject, n next job; Esc leaves a text field. Keys typed into a field stay text.
 
 import { $ } from "../common.js";
+import { t } from "../i18n.js";
 
 /** Listen for the shortcut keys; `actions` maps each key ("a", "e", "n", "r") to what it does. */
 export function setUpShortcuts(actions) {
@@ -28,6 +29,6 @@ export function focusEditor() {
 
 /** The shortcut help shown in the top bar. */
 export const HELP = [
-  ["a", "approve (with your edit, if any)"], ["e", "edit draft"], ["r", "reject"], ["n", "next job"],
-  ["Esc", "leave a text field"],
+  ["a", t("shortcuts.approve")], ["e", t("shortcuts.edit")], ["r", t("shortcuts.reject")], ["n", t("shortcuts.next")],
+  ["Esc", t("shortcuts.leave")],
 ];

@@ -2,6 +2,7 @@
 // blob: URLs, and the two places it speaks to the reviewer (the note over the job, the toast).
 
 import { $, api } from "../common.js";
+import { duration as spoken, number } from "../i18n.js";
 
 const TOAST_MS = 9000;
 
@@ -23,17 +24,16 @@ export const state = {
 // ---------------------------------------------------------------- formats
 
 export const level = (x) => (x == null ? "none" : x < 0.5 ? "low" : x < 0.8 ? "mid" : "high");
-export const num = (x, d = 2) => (x == null ? "—" : Number(x).toFixed(d));
-export const duration = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+/** A confidence or probability with `d` decimals, in the page's locale. */
+export const num = (x, d = 2) => number(x, d);
+/** A step's run time in milliseconds, in the locale's units ("850 ms", "1.2 s", "1.2 秒"). */
+export const duration = (ms) => spoken(Number(ms) / 1000, { ms: true });
 
-/** How long ago an ISO timestamp was: "42 s", "5 min", "2 h 3 min", "4 d". */
+/** How long ago an ISO timestamp was, at most two units, in the locale ("5 min", "2 hr, 3 min", "5分"). */
 export function age(iso) {
   const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
   if (!Number.isFinite(s)) return "";
-  if (s < 60) return `${Math.round(s)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d`;
+  return spoken(s);
 }
 
 /** Seconds into a recording as m:ss.s. */

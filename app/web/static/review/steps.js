@@ -4,6 +4,7 @@
 
 import { el } from "../common.js";
 import { duration, num, state } from "./state.js";
+import { t } from "../i18n.js";
 
 /**
  * The planning rounds of a job: `roundOf(step)` is the round that chose a step (from the step,
@@ -17,11 +18,15 @@ export function roundsOf(job) {
   return { multi: count > 1, count, roundOf };
 }
 
-/** "Round 2: looked again — <reason>", with the reason from the job's `rounds` when it has one. */
+/**
+ * "Round 2: looked again — <reason>", with the reason from the job's `rounds` when it has one.
+ * The reason is the planner's own free text (English or whatever the model wrote): it is shown
+ * as data inside the translated frame.
+ */
 export function roundTitle(job, round) {
   const reason = (job.rounds ?? []).find((r) => Number(r?.round) === round)?.reason;
-  if (round === 1) return `Round 1: ${reason || "first plan"}`;
-  return `Round ${round}: looked again${reason ? ` — ${reason}` : ""}`;
+  if (round === 1) return t("steps.round_first", { reason: reason || t("steps.round_first_plan") });
+  return reason ? t("steps.round_again_reason", { round, reason }) : t("steps.round_again", { round });
 }
 
 /** The step rows: every planned step (run or not), then any step that ran without a plan entry. */
@@ -31,7 +36,7 @@ export function renderSteps(job) {
   const planned = plan.map((p) => [p, byId.get(p.id)]);
   const extra = (job.steps ?? []).filter((s) => !plan.some((p) => p.id === s.step)).map((s) => [null, s]);
   const rows = [...planned, ...extra];
-  if (!rows.length) return [el("p", { class: "muted" }, "The planner chose no step.")];
+  if (!rows.length) return [el("p", { class: "muted" }, t("steps.no_step"))];
 
   const { multi, roundOf } = roundsOf(job);
   const fileName = (id) => job.files.find((f) => f.id === id)?.name ?? id;
@@ -57,15 +62,15 @@ function renderStep(plan, run, fileName) {
   const status = !run ? "pending" : run.ok ? "ok" : "failed";
   const details = el("details", { class: `step ${status}`, open: status === "failed", data: { step: id } },
     el("summary", {},
-      el("span", { class: `dot ${status}`, title: status }),
-      el("strong", {}, id), ` ${tool} on ${fileName(plan?.file ?? run.file)}`,
+      el("span", { class: `dot ${status}`, title: t(`steps.state_${status}`) }),
+      el("strong", {}, id), " ", t("steps.on_file", { tool, file: fileName(plan?.file ?? run.file) }),
       args ? el("code", { class: "args" }, args) : null,
-      plan?.origin === "coverage" ? el("span", { class: "pill", title: "added in code: the plan left this file unread" }, "coverage") : null,
-      run?.cached ? el("span", { class: "pill" }, "cached") : null,
-      el("span", { class: "step-meta" }, run ? `${duration(run.duration_ms)} · conf ${num(run.confidence)}` : "not run")),
+      plan?.origin === "coverage" ? el("span", { class: "pill", title: t("steps.coverage_title") }, t("steps.coverage")) : null,
+      run?.cached ? el("span", { class: "pill" }, t("steps.cached")) : null,
+      el("span", { class: "step-meta" }, run ? `${duration(run.duration_ms)} · ${t("steps.conf", { value: num(run.confidence) })}` : t("steps.not_run"))),
     run?.summary ? el("pre", { class: "summary" }, run.summary) : null,
-    run && !run.ok ? el("p", { class: "step-error" }, `${run.error_kind ?? "error"}: ${run.error ?? "no detail"}`) : null,
-    run?.result ? el("details", { class: "raw" }, el("summary", {}, "raw result"), el("pre", {}, JSON.stringify(run.result, null, 2))) : null);
+    run && !run.ok ? el("p", { class: "step-error" }, `${run.error_kind ?? "error"}: ${run.error ?? t("steps.no_detail")}`) : null,
+    run?.result ? el("details", { class: "raw" }, el("summary", {}, t("steps.raw_result")), el("pre", {}, JSON.stringify(run.result, null, 2))) : null);
   state.stepEls.set(id, details);
   return details;
 }
@@ -83,7 +88,7 @@ export function lineChip(ref) {
   return el("button", {
     type: "button",
     class: "chip line-ref",
-    title: "show the cited line",
+    title: t("steps.show_line"),
     onclick: () => {
       const d = state.stepEls.get(stepId);
       if (d) d.open = true;
@@ -98,7 +103,7 @@ export function stepChip(stepId) {
   return el("button", {
     type: "button",
     class: "chip",
-    title: "show this step",
+    title: t("steps.show_step"),
     onclick: () => {
       const d = state.stepEls.get(stepId);
       if (!d) return;
