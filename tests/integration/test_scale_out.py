@@ -30,6 +30,8 @@ JOBS = 60
 ENV = {
     "JIMOKU_WARM_UP": "false", "JIMOKU_PLANNER_FACTORY": "tests.fixtures.timed_planner:make",
     "JIMOKU_TEST_LLM_SECONDS": "1", "JIMOKU_WORKER_HEARTBEAT_SECONDS": "1", "JIMOKU_WORKER_STALLED_SECONDS": "5",
+    # All 60 jobs come from one key at once: above the per-key queue limit (50), which has its own tests.
+    "JIMOKU_MAX_QUEUED_JOBS_PER_KEY": "1000",
 }
 
 
