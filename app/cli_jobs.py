@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,6 +45,23 @@ def _print(doc: dict[str, Any], as_json: bool) -> None:
         typer.echo(f"waiting for review: jimoku review {doc['id']} --approve | --edit TEXT | --reject REASON")
 
 
+def _process_seconds() -> float | None:
+    """Seconds since this process started (Linux /proc), so a user's wait includes the imports."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(uptime - start_ticks / os.sysconf("SC_CLK_TCK"), 2)
+
+
+def _timing(engine: Engine, job_id: str, job_s: float) -> dict[str, Any]:
+    """Where a one-shot `ask` spent its time: the process so far, the job, the planner's load."""
+    load_ms = sum(float((e["data"].get("llm") or {}).get("load_ms", 0.0))
+                  for e in engine.events.since(job_id) if isinstance(e["data"], dict))
+    return {"process_s": _process_seconds(), "job_s": round(job_s, 2), "planner_load_s": round(load_ms / 1000, 2)}
+
+
 def ask(
     question: Annotated[str, typer.Argument(help="What you want to know.")],
     files: Annotated[list[Path], typer.Argument(help="Photos, PDFs, voice memos.", exists=True, dir_okay=False)],
@@ -51,13 +70,21 @@ def ask(
 ) -> None:
     """Run the whole graph on a question and files; stops at review unless auto-approved."""
     engine = _engine()
+    started = time.perf_counter()
     try:
         job = engine.submit(question, [(f, f.name) for f in files], auto_approve=auto_approve)
     except JobRejected as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     job = engine.run(job.id)
-    _print(engine.document(job.id), as_json)
+    timing = _timing(engine, job.id, time.perf_counter() - started)
+    if as_json:
+        _print({**engine.document(job.id), "timing": timing}, as_json)
+    else:
+        _print(engine.document(job.id), as_json)
+        load = f", of which loading the planner {timing['planner_load_s']:.1f} s" if timing["planner_load_s"] else ""
+        since = f"; {timing['process_s']:.1f} s since the command started" if timing["process_s"] else ""
+        typer.echo(f"time: the job {timing['job_s']:.1f} s{load}{since}")
     if job.status == "failed":
         raise typer.Exit(1)
 

@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     detection of one is flagged `uncertain_alarm` and the job goes to a person."""
     alarm_floor: float = 0.6
     field_plans: bool = True
-    """Plan a question for a labelled field (serial, model, voltage…) in code: the text reader
-    on every image and document, speech on every recording (graphs/planner.py)."""
+    """Plan in code where the LLM has nothing to choose: a question for a labelled field (serial,
+    model, voltage…) gets the text reader on every image and document and speech on every
+    recording; a job whose every file has one tool that reads it gets that tool (graphs/planner.py)."""
     extractive_answers: bool = True
     """Answer a question for one labelled field (serial, model, part number, material) from
     the one value the evidence labels, without the LLM (graphs/extractive.py)."""

@@ -1,7 +1,8 @@
 """`python -m bench [--quick] [--out bench/results]`: measure jimoku, write JSON + Markdown.
 
 Stages, in the order they run: the service (cold start, per-tool latency, cache,
-throughput), then in-process (parallel steps, planner, end to end). The service is
+throughput), a fresh `jimoku ask` beside a warm one, then in-process (parallel steps,
+planner, end to end). The service is
 stopped before the in-process stages so the two never compete for the two cores.
 """
 
@@ -29,6 +30,7 @@ from app.settings import Settings
 from app.tooling import load_registry
 from bench import (
     cache,
+    coldask,
     coldstart,
     concurrency,
     e2e,
@@ -78,7 +80,7 @@ QUICK = Mode("quick", tool_reps=2, levels=(1, 4), window_s=10, drain_s=60, concu
              planner_cold_reps=1, planner_warm_reps=1, after_draft=False, e2e_reps=1,
              thread_tokens=0, thread_pairs=0, detect_default_threads=False, balanced_plan=False, scale_jobs=0)
 ORDER = ["tools", "end to end", "concurrency", "cache", "planner", "service threads", "threads", "throughput",
-         "scale-out", "cold start"]
+         "cold ask", "scale-out", "cold start"]
 
 
 def _log(message: str, t0: float) -> None:
@@ -131,6 +133,7 @@ def run(mode: Mode, t0: float) -> list[Section]:
                                                             drain_s=mode.drain_s), t0, sections)
         finally:
             coldstart.stop(server)
+        _stage("cold ask", lambda: coldask.measure(inputs, tmp / "coldask"), t0, sections)
         _stage("concurrency", lambda: concurrency.measure(inputs, registry, ctx, reps=mode.concurrency_reps,
                                                               balanced=mode.balanced_plan), t0, sections)
         if mode.thread_pairs:

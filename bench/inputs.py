@@ -18,6 +18,9 @@ from tests.fixtures.audio import MEMO_TEXT, flite_wav
 from tests.fixtures.images import render_nameplate
 
 QUESTION = "What is the serial number on this plate?"
+OPEN_QUESTION = "What does this plate say about the machine?"
+"""A question for no labelled field: the LLM plans (an image could go to the text reader or
+the detector) and drafts it, where QUESTION is planned and answered in code."""
 
 
 def people_photo() -> Path:

@@ -1,6 +1,8 @@
 """Throughput: N clients each submitting small jobs for a fixed time against the service.
 
-Each client loops: submit a one-nameplate job (its own plate, so the cache never hides
+Two kinds of job, each at every level: the serial number of a plate (planned and answered
+in code: OCR-bound) and an open question about it (planned and drafted by the LLM:
+planner-bound). Each client loops: submit a one-nameplate job (its own plate, so the cache never hides
 the OCR), poll `GET /v1/jobs/{id}` every `poll_s` until the job waits for review, then
 submit the next. Clients stop submitting at the end of the window and wait (bounded) for
 the job they have in flight. Jobs per minute = jobs that reached `awaiting_review` /
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.cache import submit
-from bench.inputs import QUESTION, Inputs
+from bench.inputs import OPEN_QUESTION, QUESTION, Inputs
 from bench.machine import process_memory_mb
 from bench.report import Row, Section
 from bench.stats import fmt_ms, summary_ms
@@ -40,8 +42,8 @@ class Tally:
     unfinished: int = 0
 
 
-def _client(server: Server, key: str, inputs: Inputs, tag: str, window_end: float, drain_end: float,
-            poll_s: float, tally: Tally) -> None:
+def _client(server: Server, key: str, inputs: Inputs, question: str, tag: str, window_end: float,
+            drain_end: float, poll_s: float, tally: Tally) -> None:
     client = server.client(key=key)
     for n in range(MAX_JOBS_PER_CLIENT):
         if time.monotonic() >= window_end:
@@ -49,7 +51,7 @@ def _client(server: Server, key: str, inputs: Inputs, tag: str, window_end: floa
         plate = inputs.plate(f"{tag}-{n}")
         started = time.monotonic()
         try:
-            job_id = submit(client, QUESTION, plate)
+            job_id = submit(client, question, plate)
         except Exception as exc:  # counted, never hidden
             tally.errors.append(f"POST /v1/jobs: {type(exc).__name__}: {exc}")
             continue
@@ -111,13 +113,14 @@ def client_keys(server: Server, count: int) -> list[str]:
     return keys
 
 
-def run_level(server: Server, keys: list[str], inputs: Inputs, clients: int, window_s: float, drain_s: float,
-              poll_s: float) -> dict[str, Any]:
+def run_level(server: Server, keys: list[str], inputs: Inputs, question: str, clients: int, window_s: float,
+              drain_s: float, poll_s: float) -> dict[str, Any]:
     """One load level; its tally and the server's memory afterwards."""
     tally = Tally()
     start = time.monotonic()
     window_end, drain_end = start + window_s, start + window_s + drain_s
-    threads = [threading.Thread(target=_client, args=(server, keys[i], inputs, f"c{clients}-{i}", window_end,
+    tag = f"{'f' if question == QUESTION else 'o'}{clients}"
+    threads = [threading.Thread(target=_client, args=(server, keys[i], inputs, question, f"{tag}-{i}", window_end,
                                                       drain_end, poll_s, tally), daemon=True) for i in range(clients)]
     for t in threads:
         t.start()
@@ -125,7 +128,7 @@ def run_level(server: Server, keys: list[str], inputs: Inputs, clients: int, win
         t.join(max(1.0, drain_end - time.monotonic() + 30))
     idle = _wait_idle(server, drain_s, tally.errors)
     return {
-        "clients": clients, "window_s": window_s, "poll_s": poll_s,
+        "question": question, "clients": clients, "window_s": window_s, "poll_s": poll_s,
         "jobs_in_window": tally.done_in_window, "jobs_done": len(tally.job_latency_s),
         "busy_s": round(tally.last_done - start, 1),
         "jobs_per_minute": round(len(tally.job_latency_s) * 60 / (tally.last_done - start), 1) if tally.last_done else 0.0,
@@ -139,28 +142,35 @@ def measure(server: Server, inputs: Inputs, *, levels: tuple[int, ...], window_s
             poll_s: float = 0.5) -> Section:
     """Every load level in turn; one row per level, then peak memory."""
     section = Section("throughput", notes=[
-        f"each job: one new nameplate + '{QUESTION}' (plan, OCR, draft, check, stop at review); "
+        f"each job: one new nameplate + '{QUESTION}' (field: planned and answered in code, OCR-bound) or "
+        f"'{OPEN_QUESTION}' (open: the LLM plans and drafts); plan, OCR, draft, check, stop at review; "
         f"window {window_s:.0f} s per level, polling every {poll_s} s; the service runs 2 workers "
         "and one planner (llama.cpp calls are serialised); each client has its own submitter key (the "
         "service allows 600 requests per key and minute)"])
     keys = client_keys(server, max(levels))
-    for clients in levels:
-        level = run_level(server, keys, inputs, clients, window_s, drain_s, poll_s)
-        section.raw[f"clients_{clients}"] = level
-        job, get = level["job_latency"], level["get_latency"]
-        errors = len(level["errors"])
-        who = f"load {clients} client{'s' * (clients > 1)}"
-        unfinished = f", {level['unfinished']} unfinished" if level["unfinished"] else ""
-        section.rows += [
-            Row(who, "jobs/min to awaiting_review; job latency p50 / p95; errors",
-                f"{level['jobs_per_minute']:.1f}/min; {fmt_ms(job['median_ms'])} / {fmt_ms(job['p95_ms'])}; {errors} errors",
-                f"{level['jobs_done']} jobs in {level['busy_s']:.0f} s{unfinished}", None, "0 errors", errors == 0),
-            Row(who, f"GET /v1/jobs/{{id}} latency p50 / p95 (n={get['n']})",
-                f"{fmt_ms(get['median_ms'])} / {fmt_ms(get['p95_ms'])}", "", None, f"p95 ≤ {GET_TARGET_MS:.0f} ms",
-                get["p95_ms"] is not None and get["p95_ms"] <= GET_TARGET_MS),
-        ]
+    for kind, question in (("field", QUESTION), ("open", OPEN_QUESTION)):
+        for clients in levels:
+            _level_rows(section, kind, run_level(server, keys, inputs, question, clients, window_s, drain_s, poll_s))
     memory = process_memory_mb(server.proc.pid)
     section.raw["memory_mb"] = memory
     section.rows.append(Row("server memory", "after all levels: peak RSS (VmHWM); RSS / PSS now",
                             f"{memory.get('VmHWM', 0):,.0f} MB; {memory.get('VmRSS', 0):,.0f} / {memory.get('Pss', 0):,.0f} MB"))
     return section
+
+
+def _level_rows(section: Section, kind: str, level: dict[str, Any]) -> None:
+    """A level's two rows: jobs per minute with latency and errors; GET latency."""
+    clients = level["clients"]
+    section.raw[f"{kind}_clients_{clients}"] = level
+    job, get = level["job_latency"], level["get_latency"]
+    errors = len(level["errors"])
+    who = f"load {clients} client{'s' * (clients > 1)}, {kind} question"
+    unfinished = f", {level['unfinished']} unfinished" if level["unfinished"] else ""
+    section.rows += [
+        Row(who, "jobs/min to awaiting_review; job latency p50 / p95; errors",
+            f"{level['jobs_per_minute']:.1f}/min; {fmt_ms(job['median_ms'])} / {fmt_ms(job['p95_ms'])}; {errors} errors",
+            f"{level['jobs_done']} jobs in {level['busy_s']:.0f} s{unfinished}", None, "0 errors", errors == 0),
+        Row(who, f"GET /v1/jobs/{{id}} latency p50 / p95 (n={get['n']})",
+            f"{fmt_ms(get['median_ms'])} / {fmt_ms(get['p95_ms'])}", "", None, f"p95 ≤ {GET_TARGET_MS:.0f} ms",
+            get["p95_ms"] is not None and get["p95_ms"] <= GET_TARGET_MS),
+    ]

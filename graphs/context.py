@@ -66,8 +66,9 @@ class GraphContext:
     glance: bool = False
     """Read each image and document with the text reader before planning (graphs.peek)."""
     field_plans: bool = False
-    """A question for a labelled field is planned by code (graphs.planner.field_plan), not the
-    LLM. On in the service (`JIMOKU_FIELD_PLANS`)."""
+    """A question for a labelled field, or a job whose every file has one reader, is planned
+    by code (graphs.planner.field_plan, sole_reader_plan), not the LLM. On in the service
+    (`JIMOKU_FIELD_PLANS`)."""
     extractive_answers: bool = False
     """A question for one labelled field with one value in the evidence is answered by code
     (graphs.extractive), not the LLM. On in the service (`JIMOKU_EXTRACTIVE_ANSWERS`)."""

@@ -33,6 +33,8 @@ class CompletionStats:
     """llama.cpp's time evaluating the prompt (its own counters)."""
     generation_ms: float = 0.0
     """llama.cpp's time generating the reply."""
+    load_ms: float = 0.0
+    """Time this call spent loading the model (its purpose's first call only)."""
 
     @property
     def tokens_per_second(self) -> float:
@@ -129,7 +131,9 @@ class LlamaChatModel:
         import llama_cpp
 
         with self._lock:
+            loading = time.perf_counter()
             llm = self._context(purpose)
+            load_ms = (time.perf_counter() - loading) * 1000
             llama_cpp.llama_perf_context_reset(llm.ctx)
             started = time.perf_counter()
             out = llm.create_chat_completion(messages=list(messages), **kwargs)
@@ -140,7 +144,7 @@ class LlamaChatModel:
                 completion_tokens=usage.get("completion_tokens", 0),
                 seconds=time.perf_counter() - started,
                 prompt_evaluated=perf.n_p_eval, prompt_ms=round(perf.t_p_eval_ms, 1),
-                generation_ms=round(perf.t_eval_ms, 1),
+                generation_ms=round(perf.t_eval_ms, 1), load_ms=round(load_ms, 1),
             )
         return out["choices"][0]["message"]["content"] or ""
 

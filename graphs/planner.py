@@ -9,7 +9,9 @@ step for any file the plan left unread (`origin="coverage"`), noting both.
 A question for a labelled field (serial number, model, voltage…, `graphs.answer_checks`)
 is planned by code when `field_plans` is on: those are read from text and speech, so every
 image and document gets the text reader and every recording the speech tool; the LLM's
-plan would only add time, or pick the detector.
+plan would only add time, or pick the detector. So is a job whose every file has exactly
+one tool that reads it (a voice memo alone, with one speech tool): there is nothing to
+choose, and coverage would add that step whatever the LLM wrote.
 
 A later round (the evidence did not answer the question) is planned the same way but
 offered only the (tool, file) pairs not yet tried, and told what the earlier steps found.
@@ -141,13 +143,17 @@ def make_plan(
     schema = plan_schema(specs, files)
     notes: list[str] = []
     raw_steps: list[dict[str, Any]] = []
-    by_code = field_plan(question, files, registry) if field_plans else None
+    by_field = field_plan(question, files, registry) if field_plans else None
+    by_sole = sole_reader_plan(files, registry) if field_plans and not by_field else None
     if schema is None:
         notes.append("no registered tool reads any attached file")
-    elif by_code:
-        raw_steps = by_code
+    elif by_field:
+        raw_steps = by_field
         notes.append(f"planned in code: the question asks for the {' and '.join(asked_fields(question))}, "
                      "read from the files' text and speech")
+    elif by_sole:
+        raw_steps = by_sole
+        notes.append("planned in code: each file has one tool that reads it")
     else:
         reply = llm.complete(plan_messages(question, files, specs, ctx, glances), schema=schema, max_tokens=400,
                              purpose="plan")
@@ -166,6 +172,18 @@ def field_plan(question: str, files: Sequence[Attachment], registry: Registry) -
         kind = FileKind(f["kind"])
         produces = Produces.TRANSCRIPT if kind is FileKind.AUDIO else Produces.TEXT
         steps += [{"tool": spec.name, "file": f["id"]} for spec in registry.producing(produces, kind)[:1]]
+    return steps or None
+
+
+def sole_reader_plan(files: Sequence[Attachment], registry: Registry) -> list[dict[str, Any]] | None:
+    """Each file read by the one registered tool that reads its kind; None when any file has
+    a choice of tools (or none), since then the planner has something to decide."""
+    steps = []
+    for f in files:
+        readers = [spec.name for spec in registry if FileKind(f["kind"]) in spec.accepts]
+        if len(readers) != 1:
+            return None
+        steps.append({"tool": readers[0], "file": f["id"]})
     return steps or None
 
 

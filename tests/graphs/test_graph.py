@@ -315,3 +315,28 @@ def test_a_field_question_is_planned_in_code_and_two_values_go_to_the_llm(
     assert schema is not None and "answer" in schema["properties"]
     assert out["draft_source"] == "llm"
     assert "conflict" in {f["kind"] for f in out["flags"]}
+
+
+def test_a_memo_alone_is_planned_in_code_since_one_tool_reads_it(
+        reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
+    draft = {"answer": "It says the serial number is B Q nine nine one two.", "citations": ["s1"],
+             "answerable": True}
+    graph, ctx, llm = make(reg, tmp_path, saver, [draft])  # no plan reply scripted
+    ctx = dataclasses.replace(ctx, field_plans=True)
+    out = run(graph, ctx, {"job_id": "j", "question": "What does the memo say?", "files": files[1:]})
+
+    assert [(s["tool"], s["file"]) for s in out["plan"]] == [("asr", "f2")]
+    assert out["plan_notes"] == ["planned in code: each file has one tool that reads it"]
+    assert len(llm.calls) == 1  # the draft only
+
+
+def test_an_image_has_a_choice_of_tools_so_the_llm_plans_it(
+        reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    draft = {"answer": "It says SERIAL NO. AX-4471-B MODEL KX-200.", "citations": ["s1"], "answerable": True}
+    graph, ctx, llm = make(reg, tmp_path, saver, [plan, draft])
+    ctx = dataclasses.replace(ctx, field_plans=True)
+    out = run(graph, ctx, {"job_id": "j", "question": "What does the plate say?", "files": files[:1]})
+
+    assert [(s["tool"], s["file"]) for s in out["plan"]] == [("ocr", "f1")]
+    assert out["plan_notes"] == [] and len(llm.calls) == 2

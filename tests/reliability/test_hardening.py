@@ -2,7 +2,9 @@
 with a `jimoku worker`), the scripted planner drafting an answer grounded in the plate:
 
 1. auto-approval is earned: a job's own `auto_approve=true` counts only for the case kinds the
-   admin's policy lists (none by default); a single-valued form field given twice is a 400;
+   admin's policy lists (none by default); a draft that does not state a value of the field
+   asked for is flagged `wrong_field` and never approved by rule; a single-valued form field
+   given twice is a 400;
 3. the form is bounded while it is parsed: too many text fields (400), one over 64 kB (413),
    too many files (400);
 5. claims and decisions belong to key ids: two keys named alike do not share a claim; a key
@@ -95,6 +97,23 @@ def test_a_jobs_auto_approve_counts_only_where_the_policy_allows_it(server: Serv
         off = put_policy(server, audit_rate=0.0, auto_approve_case_kinds=["ocr"], honour_job_auto_approve=False)
         assert off.status_code == 200
         assert settled(submitter, plate, auto_approve="true")["status"] == "awaiting_review"  # master switch
+    finally:
+        assert put_policy(server).status_code == 200
+
+
+def test_a_draft_that_misses_the_asked_field_is_never_approved_by_rule(server: Server, plate: Path) -> None:
+    # The scripted draft gives the serial; asked for the model or the voltage (which the plate
+    # labels KX-200 and 200V), it answers the wrong field: flagged, to a person, whatever the policy.
+    submitter = server.client("submitter")
+    try:
+        assert put_policy(server, audit_rate=0.0, auto_approve_case_kinds=["*"]).status_code == 200
+        for question, field in [("What is the model number?", "model"), ("What voltage does it need?", "voltage")]:
+            doc = settled(submitter, plate, auto_approve="true", question=question)
+            assert doc["status"] == "awaiting_review", doc
+            assert [f["kind"] for f in doc["flags"]] == ["wrong_field"], doc["flags"]
+            assert f"asks for the {field}" in doc["flags"][0]["message"]
+            assert doc["routing"]["reasons"][0] == "1 flag(s): wrong_field"
+        assert settled(submitter, plate, auto_approve="true")["status"] == "approved"  # the serial, asked
     finally:
         assert put_policy(server).status_code == 200
 
