@@ -57,8 +57,11 @@ def _process_seconds() -> float | None:
 
 def _timing(engine: Engine, job_id: str, job_s: float) -> dict[str, Any]:
     """Where a one-shot `ask` spent its time: the process so far, the job, the planner's load."""
-    load_ms = sum(float((e["data"].get("llm") or {}).get("load_ms", 0.0))
-                  for e in engine.events.since(job_id) if isinstance(e["data"], dict))
+    load_ms = 0.0
+    for event in engine.events.since(job_id):
+        calls = event["data"].get("llm") if isinstance(event["data"], dict) else None
+        for call in calls if isinstance(calls, list) else [calls] if calls else []:  # a draft lists its calls
+            load_ms += float(call.get("load_ms", 0.0))
     return {"process_s": _process_seconds(), "job_s": round(job_s, 2), "planner_load_s": round(load_ms / 1000, 2)}
 
 

@@ -38,3 +38,11 @@ def sign_in(page: Page, key: str, url: str | None = None) -> None:
         page.goto(url)
     page.fill("#login-key", key)
     page.press("#login-key", "Enter")
+
+
+def wait_for_image(page: Page, file_id: str) -> None:
+    """Wait until the file's <img> has loaded. By selector, not by element handle: a re-render
+    (a later event of the job) replaces the <img>, and a handle to the old one never loads."""
+    page.wait_for_function("sel => { const img = document.querySelector(sel); "
+                           "return img !== null && img.complete && img.naturalWidth > 0; }",
+                           arg=f'article[data-file-id="{file_id}"] figure img')

@@ -28,7 +28,7 @@ from playwright.sync_api import Page, Route, expect
 
 from tests.fixtures.images import render_nameplate, write_silent_wav
 from tests.fixtures.server import Server, running_server, wait_for_status
-from tests.web.conftest import sign_in
+from tests.web.conftest import sign_in, wait_for_image
 
 STATIC = Path(__file__).resolve().parents[2] / "app" / "web" / "static"
 # The plugin's file, copied into a plugins folder; never imported here (importing it would
@@ -117,7 +117,7 @@ def test_a_plugin_text_reader_gets_the_ocr_overlay(plugin_server: Server, page: 
     assert drawn["listed"] == [line["text"] for line in read["lines"]]
 
     # Each line's box sits where the reader saw it on the displayed image.
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figure.locator("img").element_handle())
+    wait_for_image(page, file_id)
     figure.scroll_into_view_if_needed()
     img = figure.locator("img").bounding_box()
     assert img and img["width"] > 100

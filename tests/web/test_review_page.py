@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.fixtures.images import render_nameplate
 from tests.fixtures.server import Server, running_server, wait_for_status
-from tests.web.conftest import sign_in
+from tests.web.conftest import sign_in, wait_for_image
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -115,7 +115,7 @@ def test_review_a_job_with_boxes_edit_the_draft_and_approve(server: Server, jobs
     expect(figure).to_have_attribute("data-boxes-drawn", str(len(detections)))
     boxes = figure.locator(".box.det")
     expect(boxes).to_have_count(len(detections))
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figure.locator("img").element_handle())
+    wait_for_image(page, bus["id"])
     figure.scroll_into_view_if_needed()
     img = figure.locator("img").bounding_box()
     assert img and img["width"] > 100
