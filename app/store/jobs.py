@@ -288,6 +288,9 @@ def next_fair(db: Database, *, exclude: Collection[str] = ()) -> str | None:
     marks = ", ".join("?" * len(exclude))
     row = db.one(
         "SELECT j.id FROM jobs j WHERE j.status = 'queued' "
+        # Only once intake has said `queued`: a worker polling between the row and that event would
+        # otherwise start the job first, and its stream would begin with `running`.
+        "AND EXISTS (SELECT 1 FROM job_events e WHERE e.job_id = j.id AND e.event = 'queued') "
         + (f"AND j.id NOT IN ({marks}) " if exclude else "")
         + "ORDER BY (SELECT COUNT(*) FROM jobs r WHERE COALESCE(r.submitter_key, '') = COALESCE(j.submitter_key, '') "
           "AND r.status = 'running'), "
