@@ -60,8 +60,8 @@ def _timing(engine: Engine, job_id: str, job_s: float) -> dict[str, Any]:
     load_ms = 0.0
     for event in engine.events.since(job_id):
         calls = event["data"].get("llm") if isinstance(event["data"], dict) else None
-        for call in calls if isinstance(calls, list) else [calls] if calls else []:  # a draft lists its calls
-            load_ms += float(call.get("load_ms", 0.0))
+        calls = calls if isinstance(calls, list) else [calls]  # a plan has one call, a draft a list
+        load_ms += sum(float(call.get("load_ms", 0.0)) for call in calls if call)
     return {"process_s": _process_seconds(), "job_s": round(job_s, 2), "planner_load_s": round(load_ms / 1000, 2)}
 
 
@@ -81,10 +81,9 @@ def ask(
         raise typer.Exit(2) from None
     job = engine.run(job.id)
     timing = _timing(engine, job.id, time.perf_counter() - started)
-    if as_json:
-        _print({**engine.document(job.id), "timing": timing}, as_json)
-    else:
-        _print(engine.document(job.id), as_json)
+    doc = engine.document(job.id)
+    _print({**doc, "timing": timing} if as_json else doc, as_json)
+    if not as_json:
         load = f", of which loading the planner {timing['planner_load_s']:.1f} s" if timing["planner_load_s"] else ""
         since = f"; {timing['process_s']:.1f} s since the command started" if timing["process_s"] else ""
         typer.echo(f"time: the job {timing['job_s']:.1f} s{load}{since}")

@@ -113,14 +113,13 @@ def client_keys(server: Server, count: int) -> list[str]:
     return keys
 
 
-def run_level(server: Server, keys: list[str], inputs: Inputs, question: str, clients: int, window_s: float,
-              drain_s: float, poll_s: float) -> dict[str, Any]:
+def run_level(server: Server, keys: list[str], inputs: Inputs, kind: str, question: str, clients: int,
+              window_s: float, drain_s: float, poll_s: float) -> dict[str, Any]:
     """One load level; its tally and the server's memory afterwards."""
     tally = Tally()
     start = time.monotonic()
     window_end, drain_end = start + window_s, start + window_s + drain_s
-    tag = f"{'f' if question == QUESTION else 'o'}{clients}"
-    threads = [threading.Thread(target=_client, args=(server, keys[i], inputs, question, f"{tag}-{i}", window_end,
+    threads = [threading.Thread(target=_client, args=(server, keys[i], inputs, question, f"{kind}{clients}-{i}", window_end,
                                                       drain_end, poll_s, tally), daemon=True) for i in range(clients)]
     for t in threads:
         t.start()
@@ -128,7 +127,7 @@ def run_level(server: Server, keys: list[str], inputs: Inputs, question: str, cl
         t.join(max(1.0, drain_end - time.monotonic() + 30))
     idle = _wait_idle(server, drain_s, tally.errors)
     return {
-        "question": question, "clients": clients, "window_s": window_s, "poll_s": poll_s,
+        "kind": kind, "question": question, "clients": clients, "window_s": window_s, "poll_s": poll_s,
         "jobs_in_window": tally.done_in_window, "jobs_done": len(tally.job_latency_s),
         "busy_s": round(tally.last_done - start, 1),
         "jobs_per_minute": round(len(tally.job_latency_s) * 60 / (tally.last_done - start), 1) if tally.last_done else 0.0,
@@ -150,7 +149,7 @@ def measure(server: Server, inputs: Inputs, *, levels: tuple[int, ...], window_s
     keys = client_keys(server, max(levels))
     for kind, question in (("field", QUESTION), ("open", OPEN_QUESTION)):
         for clients in levels:
-            _level_rows(section, kind, run_level(server, keys, inputs, question, clients, window_s, drain_s, poll_s))
+            _level_rows(section, run_level(server, keys, inputs, kind, question, clients, window_s, drain_s, poll_s))
     memory = process_memory_mb(server.proc.pid)
     section.raw["memory_mb"] = memory
     section.rows.append(Row("server memory", "after all levels: peak RSS (VmHWM); RSS / PSS now",
@@ -158,9 +157,9 @@ def measure(server: Server, inputs: Inputs, *, levels: tuple[int, ...], window_s
     return section
 
 
-def _level_rows(section: Section, kind: str, level: dict[str, Any]) -> None:
+def _level_rows(section: Section, level: dict[str, Any]) -> None:
     """A level's two rows: jobs per minute with latency and errors; GET latency."""
-    clients = level["clients"]
+    kind, clients = level["kind"], level["clients"]
     section.raw[f"{kind}_clients_{clients}"] = level
     job, get = level["job_latency"], level["get_latency"]
     errors = len(level["errors"])

@@ -178,13 +178,11 @@ def field_plan(question: str, files: Sequence[Attachment], registry: Registry) -
 def sole_reader_plan(files: Sequence[Attachment], registry: Registry) -> list[dict[str, Any]] | None:
     """Each file read by the one registered tool that reads its kind; None when any file has
     a choice of tools (or none), since then the planner has something to decide."""
-    steps = []
-    for f in files:
-        readers = [spec.name for spec in registry if FileKind(f["kind"]) in spec.accepts]
-        if len(readers) != 1:
-            return None
-        steps.append({"tool": readers[0], "file": f["id"]})
-    return steps or None
+    pairs = untried_pairs(list(registry), files, set())
+    reader = {file: tool for tool, file in pairs}
+    if not files or len(pairs) != len(files) or len(reader) != len(files):  # a file with a choice, or none
+        return None
+    return [{"tool": reader[f["id"]], "file": f["id"]} for f in files]
 
 
 def replan(
