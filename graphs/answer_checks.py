@@ -16,6 +16,7 @@ from graphs.evidence import codes, detected, labelled_values_all, norm_code, rat
 from graphs.injection import without_instructions
 from graphs.policy import uncertain_floor
 from graphs.prompts import NOT_SHOWN
+from graphs.retrieval import tokens
 from graphs.state import Flag, StepResult
 
 # A field the question asks for, by the words used for it.
@@ -68,6 +69,39 @@ def _states(field: str, value: str, answer: str) -> bool:
         return value.casefold() in unicodedata.normalize("NFKC", answer).casefold()
     n = norm_code(value)
     return bool(n) and n in norm_code(unicodedata.normalize("NFKC", answer))
+
+
+# A question that asks for something (what, which, who, …; 何, どこ, 誰, …), as opposed to a
+# yes/no question, whose answer may rightly repeat it ("Is the serial AX-1?" → "It is AX-1").
+_WH = re.compile(r"\b(?:what|which|who|whom|whose|where|when|why|how)\b|"
+                 r"何|なに|なん|どこ|どれ|どの|どちら|どんな|どう|いつ|誰|だれ|いくら|いくつ|なぜ", re.I)
+# Words of a question's frame that a restating answer carries without adding anything.
+_FRAME = frozenset(tokens("memo voice recording audio speaker person worker image photo picture "
+                          "file document page text evidence mention mentions"))
+# Kanji and katakana carry a Japanese sentence's content; hiragana are its grammar.
+_CJK_CONTENT = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_ANY = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def restates_question(question: str, answer: str) -> list[str]:
+    """Problems: the question asks for something and the answer only says it back ("Which
+    machine is broken?" → "The worker says the machine is broken."): no word or character
+    of it comes from anywhere but the question. A small model does this when it cannot find
+    the answer; grounding passes it, since every word in it is "supported"."""
+    q, a = (unicodedata.normalize("NFKC", t) for t in (question, answer))
+    if not _WH.search(q) or NOT_SHOWN.lower() in a.lower():
+        return []
+    new_words = set(tokens(_CJK_ANY.sub(" ", a))) - set(tokens(q)) - _FRAME
+    new_chars = set(_CJK_CONTENT.findall(a)) - set(_CJK_CONTENT.findall(q))
+    if new_words or new_chars:
+        return []
+    return ["the answer only repeats the question; it must name what the question asks for, "
+            "from the evidence, or say the evidence does not show it"]
+
+
+def restated_flags(question: str, answer: str) -> list[Flag]:
+    """`restates_question` problems as flags (on no step: no evidence is at fault)."""
+    return [Flag(kind="restates_question", steps=[], message=p) for p in restates_question(question, answer)]
 
 
 def wrong_field(question: str, answer: str, steps: Sequence[StepResult]) -> list[str]:

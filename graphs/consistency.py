@@ -126,6 +126,7 @@ FLAG_FACTORS = {
     "wrong_field": 0.4,
     "uncertain_alarm": 0.6,
     "instruction_in_evidence": 0.3,
+    "restates_question": 0.4,
 }
 DEFAULT_TOOL_CONFIDENCE = 0.8
 """Used for a tool that reports no confidence of its own (e.g. a plugin)."""

@@ -52,7 +52,7 @@ DECISIONS: tuple[ReviewerDecision, ...] = get_args(ReviewerDecision)
 FlagKind = Literal[
     "conflict", "uncertain_match", "count_mismatch", "low_confidence", "tool_error",
     "unanswerable", "unsupported_claim", "no_evidence", "wrong_field", "uncertain_alarm",
-    "instruction_in_evidence",
+    "instruction_in_evidence", "restates_question",
 ]
 FLAG_KINDS: tuple[FlagKind, ...] = get_args(FlagKind)
 

@@ -16,7 +16,14 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import ValidationError
 
-from graphs.answer_checks import stated_disagreement, uncertain_alarms, wrong_field, wrong_field_flags
+from graphs.answer_checks import (
+    restated_flags,
+    restates_question,
+    stated_disagreement,
+    uncertain_alarms,
+    wrong_field,
+    wrong_field_flags,
+)
 from graphs.consistency import confidence, conflicts, count_mismatch, tool_flags
 from graphs.context import GraphContext
 from graphs.contract import Decision, Event, now
@@ -105,7 +112,8 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     step_ids = [s["step"] for s in steps if s["ok"]]
 
     def problems_of(answer: str) -> list[str]:
-        return unsupported_claims(answer, steps, facts) + wrong_field(question, answer, steps)
+        return (unsupported_claims(answer, steps, facts) + wrong_field(question, answer, steps)
+                + restates_question(question, answer))
 
     raw = ctx.llm.complete(messages, schema=schema, max_tokens=300, purpose="draft")
     calls = [dataclasses.asdict(ctx.llm.last)]
@@ -160,6 +168,7 @@ def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     for problem in unsupported_claims(answer, steps, state.get("facts", [])):
         flags.append(Flag(kind="unsupported_claim", steps=state.get("citations", []), message=problem))
     flags += wrong_field_flags(question, answer, steps)
+    flags += restated_flags(question, answer)
     flags += uncertain_alarms(steps, ctx.alarm_classes, ctx.alarm_floor, ctx.policy()[0].detector_class_min_confidence)
     flags += stated_disagreement(answer, steps, flags)
     suspicious = instruction_lines(steps)

@@ -30,6 +30,9 @@ def answer_matches(answer: str, accept: Sequence[str]) -> bool:
                 return True
         elif value.lower() in lowered:
             return True
+        elif (word := value.strip(" ,.").lower()) != value.lower() and re.search(rf"\b{re.escape(word)}\b", lowered):
+            # "no " and "no," in an accept list mean the word "no", and a one-word "No." is it.
+            return True
     return False
 
 

@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
         ("Four people are standing.", ["4", "four"], True),
         ("The evidence does not show the colour.", ["does not show"], True),
         ("It needs 200 V.", ["200V", "200 V"], True),
+        ("No.", ["no ", "no,"], True),  # "no " means the word, and a one-word answer is it
+        ("Nothing was found.", ["no ", "no,"], False),
     ],
 )
 def test_answer_matching(answer: str, accept: list[str], right: bool) -> None:

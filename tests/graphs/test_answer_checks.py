@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graphs.answer_checks import asked_fields, stated_disagreement, uncertain_alarms, wrong_field
+from graphs.answer_checks import asked_fields, restates_question, stated_disagreement, uncertain_alarms, wrong_field
 from graphs.injection import instruction_lines
 from graphs.state import StepResult
 
@@ -93,3 +93,16 @@ def test_an_answer_that_gives_no_value_of_the_asked_kind_is_caught() -> None:
     assert wrong_field("What is the serial number?", "The evidence does not show a serial number.", people) == []
     memo = [text_step("s1", "The press on line three is running fine.", "transcript")]
     assert wrong_field("Does the memo confirm the serial on the plate?", "Yes.", memo)
+
+
+def test_an_answer_that_only_says_the_question_back_is_caught() -> None:
+    # The 1.5B model's way of not finding the answer: every word is the question's own.
+    assert restates_question("Which machine does the worker say is broken in this voice memo?",
+                             "The worker says the machine is broken.")
+    assert restates_question("この音声では、風で何がなぎ倒されたと言っていますか？", "風で倒されたと言っています")
+    # Anything from the evidence is an answer, in either language, and so is a refusal.
+    assert restates_question("Which machine does the worker say is broken?", "The worker says press LP-120 is broken.") == []
+    assert restates_question("この音声では、風で何がなぎ倒されたと言っていますか？", "看板が風でなぎ倒されたと言っています") == []
+    assert restates_question("Which machine is broken?", "The evidence does not show which machine is broken.") == []
+    # A yes/no question may rightly be answered in its own words.
+    assert restates_question("Is the serial number AX-4471-B?", "The serial number is AX-4471-B.") == []

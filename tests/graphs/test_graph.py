@@ -340,3 +340,24 @@ def test_an_image_has_a_choice_of_tools_so_the_llm_plans_it(
 
     assert [(s["tool"], s["file"]) for s in out["plan"]] == [("ocr", "f1")]
     assert out["plan_notes"] == [] and len(llm.calls) == 2
+
+
+def test_a_draft_that_only_restates_the_question_is_asked_again_and_flagged_if_it_still_does(
+        reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
+    question = "Which machine does the memo say is broken?"
+    echo = {"answer": "The memo says the machine is broken.", "citations": ["s1"], "answerable": True}
+    honest = {"answer": "The evidence does not show which machine is broken.", "citations": [], "answerable": False}
+    graph, ctx, llm = make(reg, tmp_path, saver, [echo, honest])
+    ctx = dataclasses.replace(ctx, field_plans=True)  # a memo alone: planned in code, no plan reply
+    out = run(graph, ctx, {"job_id": "j", "question": question, "files": files[1:]})
+    retry_messages, _ = llm.calls[1]
+    assert "only repeats the question" in retry_messages[-1]["content"]
+    assert out["draft_revisions"] == 1 and out["draft_answer"] == honest["answer"]
+    assert "restates_question" not in {f["kind"] for f in out["flags"]}
+
+    graph, ctx, _ = make(reg, tmp_path, saver, [echo, echo])
+    # Even where the policy would approve a memo's answer by rule, an echo goes to a person.
+    ctx = dataclasses.replace(ctx, field_plans=True, policy=lambda: (Policy(auto_approve_case_kinds=["asr"]), 1))
+    out = run(graph, ctx, {"job_id": "j2", "question": question, "files": files[1:], "auto_approve": True}, "job2")
+    assert [f["kind"] for f in out["flags"]] == ["restates_question"]
+    assert "__interrupt__" in out
