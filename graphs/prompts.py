@@ -44,6 +44,8 @@ and their results are below. Answer the question using ONLY these results and fa
 - When the question asks for a labelled field (model, serial number, voltage, material…),
   answer with the value next to that label, not another field's value.
 - Quote codes, numbers and names exactly as the evidence gives them.
+- Speech recognition and OCR misspell words: a word in the evidence that looks or sounds
+  like the question's word ("overheeting" for "overheating") stands for it.
 - Answer in the language of the question.
 - Cite the step ids your answer rests on.
 - If the evidence does not contain the answer, set "answerable" to false and say plainly
@@ -71,7 +73,7 @@ Tools not yet tried on these files:
 {untried}
 Choose the ones that may find the answer."""
 
-REVISE = """These statements in your answer are not supported by the tool results or facts:
+REVISE = """Your answer has these problems:
 {problems}
 Answer again using only the facts and tool results. If they do not contain the answer,
 set "answerable" to false and say "The evidence does not show ..."."""
