@@ -9,6 +9,7 @@ name what the schema allows. `LlamaChatModel` is the real one, built from settin
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import threading
 import time
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from graphs import llm_prefix
+
 Message = dict[str, str]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,6 +75,9 @@ class LlamaConfig:
     n_ctx: int = 8192
     n_threads: int = 2
     seed: int = 7
+    prefix_dir: Path | None = None
+    """Where each purpose's evaluated prompt prefix is kept between processes
+    (`graphs.llm_prefix`); None keeps it in memory only."""
 
 
 class LlamaChatModel:
@@ -82,7 +89,8 @@ class LlamaChatModel:
     (the weights are memory-mapped once and shared) keeps both prefixes evaluated, so a
     plan after a draft re-reads only the question. The benchmark measured this against a
     single context with llama-cpp-python's RAM state cache, which copies ~300 MB of
-    logits on every save and load (0.7 s a call).
+    logits on every save and load (0.7 s a call). Across processes, each context starts
+    from its purpose's prefix state on disk when there is one (`graphs.llm_prefix`).
     """
 
     def __init__(self, config: LlamaConfig) -> None:
@@ -92,6 +100,9 @@ class LlamaChatModel:
         # Contexts share the two cores: calls are serialised, never interleaved.
         self._lock = threading.Lock()
         self.last = CompletionStats()
+        self._saved: set[str] = set()
+        self.restored: dict[str, int] = {}
+        """Prompt tokens each purpose's context started with, read from disk."""
 
     def load(self, purposes: Sequence[str] = ("plan", "draft")) -> None:
         """Create the contexts now (a warm-up); otherwise the first completion does."""
@@ -112,7 +123,7 @@ class LlamaChatModel:
                 f"planner model {config.path} does not exist; run `jimoku models install` "
                 "or set JIMOKU_PLANNER_MODEL to a GGUF file"
             )
-        self._contexts[purpose] = Llama(
+        llm = Llama(
             model_path=str(config.path),
             n_ctx=config.n_ctx,
             n_threads=config.n_threads,
@@ -121,7 +132,28 @@ class LlamaChatModel:
             seed=config.seed,
             verbose=False,
         )
-        return self._contexts[purpose]
+        if (state := self._state_path(purpose)) is not None:
+            self.restored[purpose] = llm_prefix.restore(llm, state)
+        self._contexts[purpose] = llm
+        return llm
+
+    def _state_path(self, purpose: str) -> Path | None:
+        folder = self.config.prefix_dir
+        return None if folder is None else llm_prefix.state_path(folder, self.config.path, purpose, self.config.n_ctx)
+
+    def _keep_prefix(self, purpose: str, llm: Any, stats: CompletionStats) -> None:
+        """Write the context's state once per process and purpose, when the one on disk
+        (if any) did not spare this call most of its prompt. A failure costs only speed."""
+        state = self._state_path(purpose)
+        if state is None or purpose in self._saved:
+            return
+        if state.is_file() and not llm_prefix.worth_saving(stats.prompt_tokens, stats.prompt_evaluated):
+            return
+        self._saved.add(purpose)
+        try:
+            llm_prefix.save(llm, state)
+        except OSError as exc:
+            log.warning("could not keep the %s prompt prefix: %s", purpose, exc)
 
     def complete(self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None,
                  max_tokens: int = 512, purpose: str = "default") -> str:
@@ -146,11 +178,13 @@ class LlamaChatModel:
                 prompt_evaluated=perf.n_p_eval, prompt_ms=round(perf.t_p_eval_ms, 1),
                 generation_ms=round(perf.t_eval_ms, 1), load_ms=round(load_ms, 1),
             )
+            self._keep_prefix(purpose, llm, self.last)
         return out["choices"][0]["message"]["content"] or ""
 
 
 def load_chat_model(*, factory: str | None, factory_arg: Any, path: Path | None, model_dir: Path,
-                    chat_format: str | None, n_ctx: int, n_threads: int) -> ChatModel:
+                    chat_format: str | None, n_ctx: int, n_threads: int,
+                    prefix_dir: Path | None = None) -> ChatModel:
     """The planner model the settings name: a factory's (`module:callable`, called with
     `factory_arg`), a GGUF file, or the embedded planner (verified on first use)."""
     if factory:
@@ -160,4 +194,4 @@ def load_chat_model(*, factory: str | None, factory_arg: Any, path: Path | None,
     from tools import models
 
     return LlamaChatModel(LlamaConfig(path=path or models.ensure("planner", model_dir), chat_format=chat_format,
-                                      n_ctx=n_ctx, n_threads=n_threads))
+                                      n_ctx=n_ctx, n_threads=n_threads, prefix_dir=prefix_dir))
