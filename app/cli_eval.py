@@ -41,6 +41,10 @@ def evaluate(
         help="The real-media development set (cases.json + media/), read in place.",
     )] = DEFAULT_REALDEV,
     stem: Annotated[str | None, typer.Option(help="Report file name without extension (default: today's date).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Keep the run's data folder here (default: a fresh temporary one). Its tool-result cache "
+             "then serves the next run: a re-run after a prompt change costs only the LLM work.",
+    )] = None,
 ) -> None:
     """Run every case through the graph; print and write the report (JSON, Markdown, PNG)."""
     realdev = realdev.resolve()
@@ -72,8 +76,9 @@ def evaluate(
                        f"tools={tools} flags={s.flags}" + (f" rounds={s.rounds}" if s.rounds > 1 else ""), err=True)
 
         with tempfile.TemporaryDirectory(prefix="jimoku-eval-") as tmp:
+            folder = data_dir / (m.stem if m else "default") if data_dir else Path(tmp)
             # One warm engine for both sets, as the service would be.
-            scores = run_cases(every, settings=settings_for(base, m, Path(tmp)), progress=progress)
+            scores = run_cases(every, settings=settings_for(base, m, folder), progress=progress)
         for set_name in by_set:
             mine = [s for s in scores if s.set == set_name]
             runs.append({"model": name, "set": set_name, "source": str(cases if set_name == "gold" else realdev),

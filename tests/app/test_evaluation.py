@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -66,8 +68,13 @@ def test_gold_set_is_complete() -> None:
 @pytest.mark.slow
 def test_jimoku_eval_runs_a_case_and_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "report"
-    run = subprocess.run([sys.executable, "-m", "app", "eval", "--only", "plate-serial-1", "--out", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    kept = tmp_path / "kept"
+
+    def evaluate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app", "eval", "--only", "plate-serial-1", "--out", str(out),
+                               "--data-dir", str(kept)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+    run = evaluate()
     assert run.returncode == 0, run.stderr
     (report,) = out.glob("*.json")
     doc = json.loads(report.read_text())
@@ -75,3 +82,7 @@ def test_jimoku_eval_runs_a_case_and_writes_the_report(tmp_path: Path) -> None:
     assert case["id"] == "plate-serial-1" and case["correct"] and case["planned"] == [["ocr", "f1"]]
     assert {p.suffix for p in out.iterdir()} == {".json", ".md", ".png"}
     assert "| answer accuracy | 1.000 |" in run.stdout
+    # --data-dir keeps the run's folder: a second run finds the first one's job (and tool results) there.
+    assert evaluate().returncode == 0
+    with closing(sqlite3.connect(kept / "default" / "jimoku.db")) as db:
+        assert db.execute("SELECT count(*) FROM jobs").fetchone() == (2,)
