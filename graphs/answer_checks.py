@@ -16,7 +16,7 @@ from graphs.evidence import codes, detected, labelled_values_all, norm_code, rat
 from graphs.injection import without_instructions
 from graphs.policy import uncertain_floor
 from graphs.prompts import NOT_SHOWN
-from graphs.retrieval import tokens
+from graphs.retrieval import CJK_LETTERS, tokens
 from graphs.state import Flag, StepResult
 
 # A field the question asks for, by the words used for it.
@@ -80,7 +80,7 @@ _FRAME = frozenset(tokens("memo voice recording audio speaker person worker imag
                           "file document page text evidence mention mentions"))
 # Kanji and katakana carry a Japanese sentence's content; hiragana are its grammar.
 _CJK_CONTENT = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_CJK_ANY = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_ANY = re.compile(rf"[{CJK_LETTERS}]")  # the letters retrieval cuts into pairs; punctuation splits words anyway
 
 
 def restates_question(question: str, answer: str) -> list[str]:

@@ -101,6 +101,7 @@ class LlamaChatModel:
         self._lock = threading.Lock()
         self.last = CompletionStats()
         self._saved: set[str] = set()
+        self._state_paths: dict[str, Path | None] = {}
         self.restored: dict[str, int] = {}
         """Prompt tokens each purpose's context started with, read from disk."""
 
@@ -132,19 +133,19 @@ class LlamaChatModel:
             seed=config.seed,
             verbose=False,
         )
-        if (state := self._state_path(purpose)) is not None:
+        # The file's name is worked out once per context, not on every call (it stats and hashes).
+        folder = config.prefix_dir
+        state = None if folder is None else llm_prefix.state_path(folder, config.path, purpose, config.n_ctx)
+        self._state_paths[purpose] = state
+        if state is not None:
             self.restored[purpose] = llm_prefix.restore(llm, state)
         self._contexts[purpose] = llm
         return llm
 
-    def _state_path(self, purpose: str) -> Path | None:
-        folder = self.config.prefix_dir
-        return None if folder is None else llm_prefix.state_path(folder, self.config.path, purpose, self.config.n_ctx)
-
     def _keep_prefix(self, purpose: str, llm: Any, stats: CompletionStats) -> None:
         """Write the context's state once per process and purpose, when the one on disk
         (if any) did not spare this call most of its prompt. A failure costs only speed."""
-        state = self._state_path(purpose)
+        state = self._state_paths.get(purpose)
         if state is None or purpose in self._saved:
             return
         if state.is_file() and not llm_prefix.worth_saving(stats.prompt_tokens, stats.prompt_evaluated):

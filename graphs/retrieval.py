@@ -28,9 +28,9 @@ from graphs.state import StepResult
 
 # Kana, CJK ideographs (with 々) and the katakana long-vowel mark: runs of these carry no
 # spaces between words, so they are cut into bigrams. CJK punctuation (、。「」) separates.
-_CJK = r"\u3005\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_LETTERS = r"\u3005\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(r"[^\W_]+")  # letters and digits; CJK runs are cut out of them below
-_CJK_RUN = re.compile(rf"([{_CJK}]+)")
+_CJK_RUN = re.compile(rf"([{CJK_LETTERS}]+)")
 # Question words only: labels and codes ("model", "serial", "no", "volt") must count, so
 # the list stays small and holds none of them.
 _STOPWORDS = frozenset(
