@@ -60,7 +60,7 @@ def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[st
     messages = [
         {"role": "system", "content": DRAFT_SYSTEM},
         {"role": "user", "content": DRAFT_USER.format(
-            question=question, facts=_quoted("\n".join(f"- {f}" for f in facts) or "- none"),
+            question=question, facts=_quoted("\n".join(f"- {_by_step_id(f)}" for f in facts) or "- none"),
             evidence=_quoted(evidence))},
     ]
     return messages, schema
@@ -84,6 +84,16 @@ def _step_evidence(step: StepResult, by_step: dict[str, list[Line]], shown: dict
         return f"{total} lines; none shares a word with the question. {step['summary']}"
     return (f"{total} lines; the {len(picked)} most relevant to the question, each cited as [step:page:line]:\n"
             + render_lines(picked))
+
+
+_FACT_SOURCE = re.compile(r'^(s\d+) \(\S+ on \S+ ".*?"\):')  # compute_facts' "where"
+
+
+def _by_step_id(fact: str) -> str:
+    """A fact as the prompt shows it: "s1: serial number …", not "s1 (asr on f1 "memo.ogg"): …".
+    The tool results below already say which tool read which file; the reviewer's copy of
+    the facts keeps the file names. Each repeat cost about 15 prompt tokens, ~0.2 s."""
+    return _FACT_SOURCE.sub(r"\1:", fact, count=1)
 
 
 def _quoted(text: str) -> str:

@@ -11,7 +11,10 @@ is planned by code when `field_plans` is on: those are read from text and speech
 image and document gets the text reader and every recording the speech tool; the LLM's
 plan would only add time, or pick the detector. So is a job whose every file has exactly
 one tool that reads it (a voice memo alone, with one speech tool): there is nothing to
-choose, and coverage would add that step whatever the LLM wrote.
+choose, and coverage would add that step whatever the LLM wrote. And so is a job whose
+pictures the question's words send to one tool (`graphs.cues`: the text on a nameplate,
+or the people in a frame), when that tool is the only one of its kind for the file and no
+other kind of tool (a plugin's report) could read it.
 
 A later round (the evidence did not answer the question) is planned the same way but
 offered only the (tool, file) pairs not yet tried, and told what the earlier steps found.
@@ -24,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from graphs.answer_checks import asked_fields
+from graphs.cues import image_cue
 from graphs.llm import ChatModel
 from graphs.prompts import PLAN_EXAMPLES, PLAN_SYSTEM, PLAN_USER, REPLAN_USER
 from graphs.state import Attachment, PlanStep
@@ -145,6 +149,7 @@ def make_plan(
     raw_steps: list[dict[str, Any]] = []
     by_field = field_plan(question, files, registry) if field_plans else None
     by_sole = sole_reader_plan(files, registry) if field_plans and not by_field else None
+    by_cue = cue_plan(question, files, registry) if field_plans and not (by_field or by_sole) else None
     if schema is None:
         notes.append("no registered tool reads any attached file")
     elif by_field:
@@ -154,6 +159,9 @@ def make_plan(
     elif by_sole:
         raw_steps = by_sole
         notes.append("planned in code: each file has one tool that reads it")
+    elif by_cue:
+        raw_steps = by_cue
+        notes.append(f"planned in code: the question asks about the {image_cue(question)} in the pictures")
     else:
         reply = llm.complete(plan_messages(question, files, specs, ctx, glances), schema=schema, max_tokens=400,
                              purpose="plan")
@@ -183,6 +191,34 @@ def sole_reader_plan(files: Sequence[Attachment], registry: Registry) -> list[di
     if not files or len(pairs) != len(files) or len(reader) != len(files):  # a file with a choice, or none
         return None
     return [{"tool": reader[f["id"]], "file": f["id"]} for f in files]
+
+
+# What each file kind is read for, by what the question points to in its pictures.
+_CUE_READS: dict[str, dict[FileKind, Produces]] = {
+    "text": {FileKind.IMAGE: Produces.TEXT, FileKind.DOCUMENT: Produces.TEXT, FileKind.AUDIO: Produces.TRANSCRIPT},
+    "people": {FileKind.IMAGE: Produces.DETECTIONS, FileKind.DOCUMENT: Produces.TEXT,
+               FileKind.AUDIO: Produces.TRANSCRIPT},
+}
+
+
+def cue_plan(question: str, files: Sequence[Attachment], registry: Registry) -> list[dict[str, Any]] | None:
+    """Each file read by the one tool of the kind the question's words point to (`graphs.cues`);
+    None when they point nowhere, or any file has two such tools or a tool of another kind
+    (a plugin's report) that the planner should weigh."""
+    cue = image_cue(question)
+    if cue is None or not any(FileKind(f["kind"]) is FileKind.IMAGE for f in files):
+        return None
+    steps = []
+    for f in files:
+        kind = FileKind(f["kind"])
+        readers = [s for s in registry if kind in s.accepts]
+        if any(s.produces not in COVERAGE.get(kind, ()) for s in readers):
+            return None
+        chosen = [s for s in readers if s.produces is _CUE_READS[cue][kind]]
+        if len(chosen) != 1:
+            return None
+        steps.append({"tool": chosen[0].name, "file": f["id"]})
+    return steps
 
 
 def replan(

@@ -1,4 +1,6 @@
-"""Prompt text only. The tool catalogue comes first so its prefix is cached across jobs."""
+"""Prompt text only. What does not change between jobs (the tool catalogue, the drafting
+rules and the answer's format) comes first, in the system prompt, so its prefix is
+evaluated once and cached across jobs; the user turn holds only this job's part."""
 
 PLAN_SYSTEM = """You are the planner of a factory assistant. You cannot see images or hear audio.
 You answer a question by choosing perception tools to run on the attached files.
@@ -50,7 +52,8 @@ and their results are below. Answer the question using ONLY these results and fa
 - Cite the step ids your answer rests on.
 - If the evidence does not contain the answer, set "answerable" to false and say plainly
   "The evidence does not show ..." - never guess a colour, material, name or number.
-- One to three sentences."""
+- One to three sentences.
+Answer as JSON: {"answer": "...", "citations": ["s1", ...], "answerable": true|false}."""
 
 DRAFT_USER = """Question: {question}
 
@@ -60,9 +63,7 @@ Facts computed from the evidence:
 
 Tool results:
 {evidence}
-</evidence>
-
-Answer as JSON: {{"answer": "...", "citations": ["s1", ...], "answerable": true|false}}."""
+</evidence>"""
 
 REPLAN_USER = """
 
