@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +15,12 @@ import typer
 from app.engine import Engine
 from app.errors import Conflict, JobRejected
 from app.settings import get_settings
+from graphs.extractive import answered_in_code
+from graphs.planner import planned_in_code
+from tools.errors import ToolInputError
+from tools.files import sniff_kind
+
+log = logging.getLogger(__name__)
 
 
 def _engine() -> Engine:
@@ -55,14 +63,52 @@ def _process_seconds() -> float | None:
     return round(uptime - start_ticks / os.sysconf("SC_CLK_TCK"), 2)
 
 
-def _timing(engine: Engine, job_id: str, job_s: float) -> dict[str, Any]:
-    """Where a one-shot `ask` spent its time: the process so far, the job, the planner's load."""
-    load_ms = 0.0
-    for event in engine.events.since(job_id):
-        calls = event["data"].get("llm") if isinstance(event["data"], dict) else None
-        calls = calls if isinstance(calls, list) else [calls]  # a plan has one call, a draft a list
-        load_ms += sum(float(call.get("load_ms", 0.0)) for call in calls if call)
-    return {"process_s": _process_seconds(), "job_s": round(job_s, 2), "planner_load_s": round(load_ms / 1000, 2)}
+def _load_planner_early(engine: Engine, question: str, files: list[Path]) -> threading.Thread | None:
+    """Start loading the planner beside intake, the file glance and the tools, when the job will
+    need it: a plan or a draft that code does not write. None when it will not, or may not.
+
+    A fresh process otherwise loads the model only when the first LLM call asks for it, and the
+    user waits for the load on top of everything before it. A job that needs no LLM (a field
+    question planned and answered in code) does not load it at all, as before.
+    """
+    if engine.settings.field_plans and engine.settings.extractive_answers and answered_in_code(question):
+        return None  # usually answered in code; if not, the draft loads the planner as before
+    try:
+        kinds = [sniff_kind(f).value for f in files]
+    except ToolInputError:
+        return None  # intake refuses the file and says why; no model is needed for that
+    attachments: list[Any] = [{"id": f"f{i}", "kind": kind} for i, kind in enumerate(kinds, 1)]
+    in_code = engine.settings.field_plans and planned_in_code(question, attachments, engine.registry)
+    purposes = ("draft",) if in_code else ("plan", "draft")  # the plan's context first: it is needed first
+    # Any failure here is the job's to report, when its own call to the planner meets it.
+    try:
+        llm = engine.llm
+    except Exception:
+        return None
+
+    def load() -> None:
+        try:
+            llm.load(purposes)
+        except Exception:
+            log.debug("loading the planner early failed", exc_info=True)
+
+    loader = threading.Thread(target=load, name="planner-load", daemon=True)
+    loader.start()
+    return loader
+
+
+def _timing(engine: Engine, job_id: str, job_s: float, *, early: bool) -> dict[str, Any]:
+    """Where a one-shot `ask` spent its time: the process so far, the job, the planner's load
+    (however much of it ran beside the job's first steps)."""
+    loaded = getattr(engine.llm, "load_ms", None) if "llm" in engine.__dict__ else None
+    load_ms = float(sum(loaded.values())) if isinstance(loaded, dict) else 0.0
+    if not isinstance(loaded, dict):  # a model that does not record its loads: the calls' own figures
+        for event in engine.events.since(job_id):
+            calls = event["data"].get("llm") if isinstance(event["data"], dict) else None
+            calls = calls if isinstance(calls, list) else [calls]  # a plan has one call, a draft a list
+            load_ms += sum(float(call.get("load_ms", 0.0)) for call in calls if call)
+    return {"process_s": _process_seconds(), "job_s": round(job_s, 2), "planner_load_s": round(load_ms / 1000, 2),
+            "planner_loaded_early": early}
 
 
 def ask(
@@ -74,17 +120,23 @@ def ask(
     """Run the whole graph on a question and files; stops at review unless auto-approved."""
     engine = _engine()
     started = time.perf_counter()
+    loader = _load_planner_early(engine, question, files)
     try:
         job = engine.submit(question, [(f, f.name) for f in files], auto_approve=auto_approve)
+        job = engine.run(job.id)
     except JobRejected as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    job = engine.run(job.id)
-    timing = _timing(engine, job.id, time.perf_counter() - started)
+    finally:
+        if loader is not None:
+            loader.join()  # never leave the process while llama.cpp is still reading the model
+    early = loader is not None
+    timing = _timing(engine, job.id, time.perf_counter() - started, early=early)
     doc = engine.document(job.id)
     _print({**doc, "timing": timing} if as_json else doc, as_json)
     if not as_json:
-        load = f", of which loading the planner {timing['planner_load_s']:.1f} s" if timing["planner_load_s"] else ""
+        load = (f", the planner loaded in {timing['planner_load_s']:.1f} s"
+                + (" beside the job's first steps" if early else " within it")) if timing["planner_load_s"] else ""
         since = f"; {timing['process_s']:.1f} s since the command started" if timing["process_s"] else ""
         typer.echo(f"time: the job {timing['job_s']:.1f} s{load}{since}")
     if job.status == "failed":

@@ -59,11 +59,17 @@ def asks_for_a_value(question: str) -> bool:
     return bool(_JA_ASKS_VALUE.search(q)) if _JA.search(q) else True
 
 
+def answered_in_code(question: str) -> bool:
+    """Whether `question` is of the kind code answers when the evidence gives one value."""
+    fields = asked_fields(question)
+    return len(fields) == 1 and fields[0] in FIELDS and asks_for_a_value(question)
+
+
 def field_answer(question: str, steps: Sequence[StepResult]) -> FieldAnswer | None:
     """The labelled value that answers `question`, or None when the LLM should draft."""
-    fields = asked_fields(question)
-    if len(fields) != 1 or fields[0] not in FIELDS or not asks_for_a_value(question):
+    if not answered_in_code(question):
         return None
+    fields = asked_fields(question)
     by_step = field_values(fields[0], steps)
     distinct = {_key(fields[0], v) for vs in by_step.values() for v in vs}
     if len(distinct) != 1:

@@ -60,8 +60,9 @@ class ChatModel(Protocol):
         """
         ...
 
-    def load(self) -> None:
-        """Load the model now (a warm-up); otherwise the first completion does."""
+    def load(self, purposes: Sequence[str] = ("plan", "draft")) -> None:
+        """Load the model now, for these purposes' contexts (a warm-up); otherwise the first
+        completion does."""
         ...
 
 
@@ -104,16 +105,20 @@ class LlamaChatModel:
         self._state_paths: dict[str, Path | None] = {}
         self.restored: dict[str, int] = {}
         """Prompt tokens each purpose's context started with, read from disk."""
+        self.load_ms: dict[str, float] = {}
+        """How long each purpose's context took to create (and restore), whichever thread did it."""
 
     def load(self, purposes: Sequence[str] = ("plan", "draft")) -> None:
-        """Create the contexts now (a warm-up); otherwise the first completion does."""
-        with self._lock:
-            for purpose in purposes:
+        """Create the contexts now (a warm-up); otherwise the first completion does. The lock is
+        taken per context, so a completion waiting for the first runs before the second loads."""
+        for purpose in purposes:
+            with self._lock:
                 self._context(purpose)
 
     def _context(self, purpose: str) -> Any:
         if purpose in self._contexts:
             return self._contexts[purpose]
+        started = time.perf_counter()
         # A busy 2-core box with spinning OpenMP threads runs llama.cpp up to 30x slower.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from llama_cpp import Llama
@@ -140,6 +145,7 @@ class LlamaChatModel:
         if state is not None:
             self.restored[purpose] = llm_prefix.restore(llm, state)
         self._contexts[purpose] = llm
+        self.load_ms[purpose] = round((time.perf_counter() - started) * 1000, 1)
         return llm
 
     def _keep_prefix(self, purpose: str, llm: Any, stats: CompletionStats) -> None:

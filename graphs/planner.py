@@ -147,6 +147,7 @@ def make_plan(
     schema = plan_schema(specs, files)
     notes: list[str] = []
     raw_steps: list[dict[str, Any]] = []
+    # The same order as `planned_in_code`.
     by_field = field_plan(question, files, registry) if field_plans else None
     by_sole = sole_reader_plan(files, registry) if field_plans and not by_field else None
     by_cue = cue_plan(question, files, registry) if field_plans and not (by_field or by_sole) else None
@@ -219,6 +220,12 @@ def cue_plan(question: str, files: Sequence[Attachment], registry: Registry) -> 
             return None
         steps.append({"tool": chosen[0].name, "file": f["id"]})
     return steps
+
+
+def planned_in_code(question: str, files: Sequence[Attachment], registry: Registry) -> bool:
+    """Whether `make_plan` (with code plans on) plans these files without the LLM."""
+    return bool(field_plan(question, files, registry) or sole_reader_plan(files, registry)
+                or cue_plan(question, files, registry))
 
 
 def replan(

@@ -27,7 +27,7 @@ class ScriptedChatModel:
     calls: list[tuple[list[Message], dict[str, Any] | None]] = field(default_factory=list)
     last: CompletionStats = field(default_factory=CompletionStats)
 
-    def load(self) -> None:
+    def load(self, purposes: Sequence[str] = ("plan", "draft")) -> None:
         """Nothing to load."""
 
     def complete(self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None,

@@ -33,7 +33,7 @@ def test_a_field_question_from_a_fresh_process_never_loads_the_planner(tmp_path:
 
     assert doc["draft_answer"] == "AX-4471-B" and doc["draft_source"] == "code"
     timing = doc["timing"]
-    assert timing["planner_load_s"] == 0
+    assert timing["planner_load_s"] == 0 and timing["planner_loaded_early"] is False
     assert timing["process_s"] is not None and timing["process_s"] >= timing["job_s"] > 0
 
 
@@ -44,3 +44,5 @@ def test_an_open_question_reports_the_planner_load_inside_its_time(tmp_path: Pat
     assert doc["draft_source"] == "llm" and doc["status"] == "awaiting_review"
     timing = doc["timing"]
     assert 0 < timing["planner_load_s"] < timing["job_s"] <= timing["process_s"]
+    # The draft needs the planner, so it was loading while intake and the OCR step ran.
+    assert timing["planner_loaded_early"] is True
