@@ -16,7 +16,7 @@ from app.engine import Engine
 from app.errors import Conflict, JobRejected
 from app.settings import get_settings
 from graphs.extractive import answered_in_code
-from graphs.planner import planned_in_code
+from graphs.planner import code_plan
 from tools.errors import ToolInputError
 from tools.files import sniff_kind
 
@@ -78,7 +78,7 @@ def _load_planner_early(engine: Engine, question: str, files: list[Path]) -> thr
     except ToolInputError:
         return None  # intake refuses the file and says why; no model is needed for that
     attachments: list[Any] = [{"id": f"f{i}", "kind": kind} for i, kind in enumerate(kinds, 1)]
-    in_code = engine.settings.field_plans and planned_in_code(question, attachments, engine.registry)
+    in_code = engine.settings.field_plans and code_plan(question, attachments, engine.registry) is not None
     purposes = ("draft",) if in_code else ("plan", "draft")  # the plan's context first: it is needed first
     # Any failure here is the job's to report, when its own call to the planner meets it.
     try:

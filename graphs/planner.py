@@ -141,28 +141,18 @@ def make_plan(
     *,
     field_plans: bool = False,
 ) -> tuple[list[PlanStep], list[str]]:
-    """Ask the LLM for a plan (or plan a field question in code), then normalise it.
+    """Ask the LLM for a plan (or let code write it: `code_plan`), then normalise it.
     Returns (steps, notes on what code changed)."""
     specs = list(registry)
     schema = plan_schema(specs, files)
     notes: list[str] = []
     raw_steps: list[dict[str, Any]] = []
-    # The same order as `planned_in_code`.
-    by_field = field_plan(question, files, registry) if field_plans else None
-    by_sole = sole_reader_plan(files, registry) if field_plans and not by_field else None
-    by_cue = cue_plan(question, files, registry) if field_plans and not (by_field or by_sole) else None
+    by_code = code_plan(question, files, registry) if field_plans else None
     if schema is None:
         notes.append("no registered tool reads any attached file")
-    elif by_field:
-        raw_steps = by_field
-        notes.append(f"planned in code: the question asks for the {' and '.join(asked_fields(question))}, "
-                     "read from the files' text and speech")
-    elif by_sole:
-        raw_steps = by_sole
-        notes.append("planned in code: each file has one tool that reads it")
-    elif by_cue:
-        raw_steps = by_cue
-        notes.append(f"planned in code: the question asks about the {image_cue(question)} in the pictures")
+    elif by_code:
+        raw_steps, note = by_code
+        notes.append(note)
     else:
         reply = llm.complete(plan_messages(question, files, specs, ctx, glances), schema=schema, max_tokens=400,
                              purpose="plan")
@@ -222,10 +212,17 @@ def cue_plan(question: str, files: Sequence[Attachment], registry: Registry) -> 
     return steps
 
 
-def planned_in_code(question: str, files: Sequence[Attachment], registry: Registry) -> bool:
-    """Whether `make_plan` (with code plans on) plans these files without the LLM."""
-    return bool(field_plan(question, files, registry) or sole_reader_plan(files, registry)
-                or cue_plan(question, files, registry))
+def code_plan(question: str, files: Sequence[Attachment], registry: Registry
+              ) -> tuple[list[dict[str, Any]], str] | None:
+    """The plan code writes for this job, with the note saying why; None when the LLM plans."""
+    if by_field := field_plan(question, files, registry):
+        return by_field, (f"planned in code: the question asks for the {' and '.join(asked_fields(question))}, "
+                          "read from the files' text and speech")
+    if by_sole := sole_reader_plan(files, registry):
+        return by_sole, "planned in code: each file has one tool that reads it"
+    if by_cue := cue_plan(question, files, registry):
+        return by_cue, f"planned in code: the question asks about the {image_cue(question)} in the pictures"
+    return None
 
 
 def replan(
