@@ -1,6 +1,8 @@
 """Prompt text only. What does not change between jobs (the tool catalogue, the drafting
-rules and the answer's format) comes first, in the system prompt, so its prefix is
-evaluated once and cached across jobs; the user turn holds only this job's part."""
+rules) comes first, in the system prompt, so its prefix is evaluated once and cached
+across jobs. The answer's format stays last in the user turn: moved into the system
+prompt, it saved ~30 prompt tokens but the 1.5B model then answered only the first half
+of two-part questions ("KX-200" for "which model, and what serial?")."""
 
 PLAN_SYSTEM = """You are the planner of a factory assistant. You cannot see images or hear audio.
 You answer a question by choosing perception tools to run on the attached files.
@@ -52,8 +54,7 @@ and their results are below. Answer the question using ONLY these results and fa
 - Cite the step ids your answer rests on.
 - If the evidence does not contain the answer, set "answerable" to false and say plainly
   "The evidence does not show ..." - never guess a colour, material, name or number.
-- One to three sentences.
-Answer as JSON: {"answer": "...", "citations": ["s1", ...], "answerable": true|false}."""
+- One to three sentences."""
 
 DRAFT_USER = """Question: {question}
 
@@ -63,7 +64,9 @@ Facts computed from the evidence:
 
 Tool results:
 {evidence}
-</evidence>"""
+</evidence>
+
+Answer as JSON: {{"answer": "...", "citations": ["s1", ...], "answerable": true|false}}."""
 
 REPLAN_USER = """
 
