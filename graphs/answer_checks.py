@@ -12,10 +12,10 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
+from graphs.answer_text import is_refusal
 from graphs.evidence import codes, detected, labelled_values_all, norm_code, ratings, sources
 from graphs.injection import without_instructions
 from graphs.policy import uncertain_floor
-from graphs.prompts import NOT_SHOWN
 from graphs.retrieval import CJK_LETTERS, tokens
 from graphs.state import Flag, StepResult
 
@@ -89,7 +89,7 @@ def restates_question(question: str, answer: str) -> list[str]:
     of it comes from anywhere but the question. A small model does this when it cannot find
     the answer; grounding passes it, since every word in it is "supported"."""
     q, a = (unicodedata.normalize("NFKC", t) for t in (question, answer))
-    if not _WH.search(q) or NOT_SHOWN.lower() in a.lower():
+    if not _WH.search(q) or is_refusal(a):
         return []
     new_words = set(tokens(_CJK_ANY.sub(" ", a))) - set(tokens(q)) - _FRAME
     new_chars = set(_CJK_CONTENT.findall(a)) - set(_CJK_CONTENT.findall(q))
@@ -108,7 +108,7 @@ def wrong_field(question: str, answer: str, steps: Sequence[StepResult]) -> list
     """Problems: the question asks for a field the evidence labels, and the answer states
     none of that field's values (e.g. it gives the serial when the model was asked)."""
     problems = []
-    refused = NOT_SHOWN.lower() in answer.lower()
+    refused = is_refusal(answer)
     for name in asked_fields(question):
         by_step = field_values(name, steps)
         values = sorted({v for vs in by_step.values() for v in vs})

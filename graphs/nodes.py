@@ -24,6 +24,7 @@ from graphs.answer_checks import (
     wrong_field,
     wrong_field_flags,
 )
+from graphs.answer_text import is_refusal, plainly_refused, refusal, with_counter
 from graphs.consistency import confidence, conflicts, count_mismatch, tool_flags
 from graphs.context import GraphContext
 from graphs.contract import Decision, Event, now
@@ -100,7 +101,7 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     facts = draft_facts(question, steps, state["files"], ctx.alarm_classes, ctx.alarm_floor,
                         ctx.policy()[0].detector_class_min_confidence)
     if not any(s["ok"] for s in steps):
-        answer = f"{NOT_SHOWN} anything: no tool produced a result for these files."
+        answer = plainly_refused(state["question"], f"{NOT_SHOWN} anything: no tool produced a result for these files.")
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
         return {"facts": facts, "draft_answer": answer, "citations": [], "timestamps": _stamp(state, "drafted")}
     if ctx.extractive_answers and (found := field_answer(question, steps)):
@@ -130,8 +131,14 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         if len(problems_of(revised["answer"])) < len(problems):
             reply, revisions = revised, 1
     answer = reply["answer"].strip()
-    if not reply.get("answerable", True) and NOT_SHOWN.lower() not in answer.lower():
-        answer = f"{NOT_SHOWN} the answer. {answer}"
+    echoed = None
+    if restates_question(question, answer):
+        # Saying the question back answers nothing: it is a refusal, and the check says so
+        # (and may look again), with the echo kept in its flag for the reviewer.
+        echoed, answer = answer, refusal(question)
+    elif not reply.get("answerable", True) and not is_refusal(answer):
+        answer = f"{refusal(question)} {answer}"
+    answer = with_counter(question, plainly_refused(question, answer))
     cited = [str(c) for c in reply.get("citations", [])]
     # A line ref ("s1:p27:l4") cites its step too; the page jumps to the line.
     citations = list(dict.fromkeys(c.split(":")[0] for c in cited if c.split(":")[0] in step_ids))
@@ -140,7 +147,8 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
                                               "cited_lines": cited_lines, "revisions": revisions,
                                               "draft_source": "llm", "llm": calls})
     return {"facts": facts, "draft_answer": answer, "citations": citations, "cited_lines": cited_lines,
-            "draft_revisions": revisions, "draft_source": "llm", "timestamps": _stamp(state, "drafted")}
+            "draft_revisions": revisions, "draft_source": "llm", "echoed_draft": echoed,
+            "timestamps": _stamp(state, "drafted")}
 
 
 def _llm_stats(ctx: GraphContext, before: object) -> dict[str, Any] | None:
@@ -161,7 +169,7 @@ def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     flags += tool_flags(steps, ctx.low_confidence)
     flags += conflicts(steps)
     flags += count_mismatch(question, steps)
-    unanswered = NOT_SHOWN.lower() in answer.lower()
+    unanswered = is_refusal(answer)
     if unanswered:
         flags.append(Flag(kind="unanswerable", steps=[],
                           message="the evidence does not answer the question; a person must answer or reject"))
@@ -169,6 +177,9 @@ def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         flags.append(Flag(kind="unsupported_claim", steps=state.get("citations", []), message=problem))
     flags += wrong_field_flags(question, answer, steps)
     flags += restated_flags(question, answer)
+    if echo := state.get("echoed_draft"):
+        flags.append(Flag(kind="restates_question", steps=[], message=(
+            f"the draft only restated the question ({echo!r}); it was replaced by a refusal")))
     flags += uncertain_alarms(steps, ctx.alarm_classes, ctx.alarm_floor, ctx.policy()[0].detector_class_min_confidence)
     flags += stated_disagreement(answer, steps, flags)
     suspicious = instruction_lines(steps)

@@ -184,7 +184,7 @@ def test_unanswerable_reject_coverage_and_tool_error(reg: Registry, tmp_path: Pa
     assert any("unknown tool" in n for n in out["plan_notes"])
     broken = out["steps"][0]
     assert broken["ok"] is False and "sensor offline" in broken["error"]
-    assert out["draft_answer"].startswith("The evidence does not show")
+    assert out["draft_answer"].startswith("Cannot tell: the evidence does not show")
     kinds = {f["kind"] for f in out["flags"]}
     assert {"tool_error", "unanswerable"} <= kinds
     final = run(graph, ctx, Command(resume={"decision": "reject", "comment": "needs a photo in colour"}))
@@ -223,7 +223,7 @@ def test_a_draft_with_unsupported_claims_is_asked_again(reg: Registry, tmp_path:
     retry_messages, _ = llm.calls[2]
     assert retry_messages[-1]["role"] == "user" and "'350'" in retry_messages[-1]["content"]
     assert "'blue'" in retry_messages[-1]["content"]
-    assert out["draft_revisions"] == 1 and out["draft_answer"].startswith("The evidence does not show")
+    assert out["draft_revisions"] == 1 and out["draft_answer"] == "Cannot tell: The evidence does not show the weight."
     assert "unsupported_claim" not in {f["kind"] for f in out["flags"]}
 
 
@@ -352,12 +352,16 @@ def test_a_draft_that_only_restates_the_question_is_asked_again_and_flagged_if_i
     out = run(graph, ctx, {"job_id": "j", "question": question, "files": files[1:]})
     retry_messages, _ = llm.calls[1]
     assert "only repeats the question" in retry_messages[-1]["content"]
-    assert out["draft_revisions"] == 1 and out["draft_answer"] == honest["answer"]
+    assert out["draft_revisions"] == 1 and out["draft_answer"] == f"Cannot tell: {honest['answer']}"
     assert "restates_question" not in {f["kind"] for f in out["flags"]}
 
     graph, ctx, _ = make(reg, tmp_path, saver, [echo, echo])
-    # Even where the policy would approve a memo's answer by rule, an echo goes to a person.
+    # Even where the policy would approve a memo's answer by rule, an echo goes to a person:
+    # as the refusal it is, with the echo in its flag.
     ctx = dataclasses.replace(ctx, field_plans=True, policy=lambda: (Policy(auto_approve_case_kinds=["asr"]), 1))
     out = run(graph, ctx, {"job_id": "j2", "question": question, "files": files[1:], "auto_approve": True}, "job2")
-    assert [f["kind"] for f in out["flags"]] == ["restates_question"]
+    assert out["draft_answer"] == "Cannot tell: the evidence does not show the answer."
+    assert sorted(f["kind"] for f in out["flags"]) == ["restates_question", "unanswerable"]
+    echoed = next(f for f in out["flags"] if f["kind"] == "restates_question")
+    assert echo["answer"] in echoed["message"]
     assert "__interrupt__" in out
