@@ -30,10 +30,9 @@ def is_refusal(answer: str) -> bool:
 
 
 def refusal(question: str) -> str:
-    """A refusal written by code, in the question's language; the English marker stays in
-    both, since the checks and the look-again router read it."""
+    """A refusal written by code, in the question's language (`is_refusal` reads both)."""
     if is_japanese(question):
-        return f"{CANNOT_TELL_JA}。{NOT_SHOWN} the answer."
+        return f"{CANNOT_TELL_JA}。資料からは答えが読み取れません。"
     return f"{CANNOT_TELL}: {NOT_SHOWN.lower()} the answer."
 
 
