@@ -6,12 +6,13 @@ import math
 from collections.abc import Sequence
 
 from graphs.evidence import (
+    CONFIDENT_DETECTION,
     count_in_question,
     counted_aloud,
     detected,
     labelled_values,
     norm_code,
-    people_counts,
+    people_count_range,
     ratings,
     sources,
 )
@@ -81,23 +82,37 @@ def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
 
 
 def count_mismatch(question: str, steps: Sequence[StepResult]) -> list[Flag]:
-    """The question, or a memo, states a number of people; the detector counted another."""
-    counts = people_counts(steps)
-    if counts is None:
+    """The question, or a memo, states a number of people; the detector counted another.
+
+    A stated count between the detector's sure count and its full count is not a
+    conflict: the extra detections are as likely furniture as people, so it is flagged
+    `uncertain_match` for a person to look at, and the draft told it is probably the same."""
+    count = people_count_range(steps)
+    if count is None:
         return []
-    seen = sum(counts.values())
     detect_steps = [s["step"] for s in steps if detected(s)]
     stated = count_in_question(question)
     if stated is not None:
-        return [] if seen == stated else [Flag(kind="count_mismatch", steps=detect_steps,
-                                               message=f"the question says {stated} people; the detector found {seen}")]
+        flag = _compare_count(stated, count, detect_steps, f"the question says {stated} people")
+        return [flag] if flag else []
     flags = []
     for src in sources(steps):
         heard_count = counted_aloud(src.text) if src.produces == Produces.TRANSCRIPT else None
-        if heard_count is not None and heard_count != seen:
-            flags.append(Flag(kind="count_mismatch", steps=[src.step, *detect_steps], message=(
-                f"the memo in {src.step} counts {heard_count}; the detector found {seen}")))
+        if heard_count is not None and (flag := _compare_count(
+                heard_count, count, [src.step, *detect_steps], f"the memo in {src.step} counts {heard_count}")):
+            flags.append(flag)
     return flags
+
+
+def _compare_count(stated: int, count: tuple[int, int], steps: list[str], said: str) -> Flag | None:
+    sure, seen = count
+    if stated == seen:
+        return None
+    if sure <= stated < seen:
+        return Flag(kind="uncertain_match", steps=steps, message=(
+            f"{said}; the detector found {seen}, {sure} of them with confidence ≥ {CONFIDENT_DETECTION:g}"))
+    found = f"{seen}" if sure == seen else f"{seen} ({sure} with confidence ≥ {CONFIDENT_DETECTION:g})"
+    return Flag(kind="count_mismatch", steps=steps, message=f"{said}; the detector found {found}")
 
 
 def tool_flags(steps: Sequence[StepResult], low: float) -> list[Flag]:

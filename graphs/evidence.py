@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from graphs.state import StepResult
 from tools.registry import Produces
@@ -234,6 +235,30 @@ def people_counts(steps: Sequence[StepResult]) -> dict[str, int] | None:
             for cls, n in s["result"]["counts"].items():  # type: ignore[index]
                 total[cls] = total.get(cls, 0) + int(n)
     return total if seen else None
+
+
+CONFIDENT_DETECTION = 0.5
+"""A detection at least this sure is more likely a person than not: the low end of a count."""
+
+
+def people_count_range(steps: Sequence[StepResult]) -> tuple[int, int] | None:
+    """(confident, all): how many detections are at least `CONFIDENT_DETECTION` sure, and
+    how many there are above the detector's floor; None if no detector ran. A room photo
+    can give 7 people of whom 3 are sure: the count is a range, not one number."""
+    counts = people_counts(steps)
+    if counts is None:
+        return None
+    sure = 0
+    for s in steps:
+        if detected(s):
+            result: dict[str, Any] = s["result"]  # type: ignore[assignment]
+            found = result.get("detections")
+            if found is None:  # a detector that gives counts only: take them as they are
+                sure += sum(int(n) for n in result["counts"].values())
+            else:
+                sure += len([d for d in found if float(d.get("confidence", 0.0)) >= CONFIDENT_DETECTION])
+    seen = sum(counts.values())
+    return min(sure, seen), seen
 
 
 COLOURS = {"red", "green", "blue", "yellow", "orange", "purple", "black", "white", "grey", "gray",

@@ -151,3 +151,23 @@ def test_a_memo_that_counts_aloud_is_compared_with_the_detector() -> None:
     assert count_mismatch("Same number?", [memo, step("s2", "detect", counts={"Normal": 3})]) == []
     # A memo that says numbers without counting states no count.
     assert count_mismatch("Same?", [step("s1", "asr", text="Press 4 runs at 200 volts."), two]) == []
+
+
+def test_a_count_between_the_detectors_sure_and_full_counts_is_uncertain_not_a_conflict() -> None:
+    # A room photo: seven detections, three of them more likely a person than not.
+    room = step("s2", "detect", counts={"Normal": 7})
+    room["result"]["detections"] = [{"cls": "Normal", "confidence": c}  # type: ignore[index]
+                                    for c in (0.69, 0.58, 0.54, 0.42, 0.41, 0.35, 0.28)]
+    question = "Does the photo show as many people as the memo counts?"
+    (flag,) = count_mismatch(question, [step("s1", "asr", text="One, two, three."), room])
+    assert flag["kind"] == "uncertain_match"
+    assert flag["message"] == "the memo in s1 counts 3; the detector found 7, 3 of them with confidence ≥ 0.5"
+    (flag,) = count_mismatch(question, [step("s1", "asr", text="One, two."), room])
+    assert flag["kind"] == "count_mismatch" and flag["message"].endswith("found 7 (3 with confidence ≥ 0.5)")
+    (flag,) = count_mismatch("Are all 8 operators standing?", [room])
+    assert flag["kind"] == "count_mismatch"
+    (flag,) = count_mismatch("Are all 5 operators standing?", [room])
+    assert flag["kind"] == "uncertain_match"
+    # A detector giving counts without per-detection confidences: its counts are taken as sure.
+    (flag,) = count_mismatch("Are all 3 operators standing?", [step("s1", "detect", counts={"Normal": 4})])
+    assert flag["kind"] == "count_mismatch"
