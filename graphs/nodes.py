@@ -103,12 +103,14 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     if not any(s["ok"] for s in steps):
         answer = plainly_refused(state["question"], f"{NOT_SHOWN} anything: no tool produced a result for these files.")
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
-        return {"facts": facts, "draft_answer": answer, "citations": [], "timestamps": _stamp(state, "drafted")}
+        return {"facts": facts, "draft_answer": answer, "citations": [], "echoed_draft": None,
+                "timestamps": _stamp(state, "drafted")}
     if ctx.extractive_answers and (found := field_answer(question, steps)):
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": found.answer, "citations": found.citations,
                                                   "cited_lines": [], "revisions": 0, "draft_source": "code"})
         return {"facts": facts, "draft_answer": found.answer, "citations": found.citations, "cited_lines": [],
-                "draft_revisions": 0, "draft_source": "code", "timestamps": _stamp(state, "drafted")}
+                "draft_revisions": 0, "draft_source": "code", "echoed_draft": None,
+                "timestamps": _stamp(state, "drafted")}
     messages, schema = draft_request(question, steps, facts)
     step_ids = [s["step"] for s in steps if s["ok"]]
 
