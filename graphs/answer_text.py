@@ -12,11 +12,10 @@ import re
 import unicodedata
 
 from graphs.prompts import NOT_SHOWN
+from graphs.retrieval import CJK_LETTERS
 
-CANNOT_TELL = "Cannot tell"
-CANNOT_TELL_JA = "分かりません"
 _JA_REFUSALS = ("分かりません", "わかりません", "不明です")
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_JAPANESE = re.compile(f"[{CJK_LETTERS}]")
 
 
 def is_japanese(text: str) -> bool:
@@ -29,21 +28,22 @@ def is_refusal(answer: str) -> bool:
     return NOT_SHOWN.lower() in answer.lower() or any(r in answer for r in _JA_REFUSALS)
 
 
+def _opener(question: str) -> str:
+    return "分かりません。" if is_japanese(question) else "Cannot tell: "
+
+
 def refusal(question: str) -> str:
     """A refusal written by code, in the question's language (`is_refusal` reads both)."""
-    if is_japanese(question):
-        return f"{CANNOT_TELL_JA}。資料からは答えが読み取れません。"
-    return f"{CANNOT_TELL}: {NOT_SHOWN.lower()} the answer."
+    body = "資料からは答えが読み取れません。" if is_japanese(question) else f"{NOT_SHOWN.lower()} the answer."
+    return _opener(question) + body
 
 
 def plainly_refused(question: str, answer: str) -> str:
     """A refusal that opens with "Cannot tell" (分かりません for a Japanese question)."""
-    if not is_refusal(answer):
+    opener = _opener(question)
+    if not is_refusal(answer) or answer.lower().startswith(opener.rstrip(":。 ").lower()):
         return answer
-    opener = CANNOT_TELL_JA if is_japanese(question) else CANNOT_TELL
-    if answer.lower().startswith(opener.lower()):
-        return answer
-    return f"{opener}。{answer}" if opener == CANNOT_TELL_JA else f"{opener}: {answer}"
+    return opener + answer
 
 
 # 何 + a counter asks for a number of that unit: 何月 (month), 何人 (people), 何台 (machines)…

@@ -245,19 +245,18 @@ def people_count_range(steps: Sequence[StepResult]) -> tuple[int, int] | None:
     """(confident, all): how many detections are at least `CONFIDENT_DETECTION` sure, and
     how many there are above the detector's floor; None if no detector ran. A room photo
     can give 7 people of whom 3 are sure: the count is a range, not one number."""
-    counts = people_counts(steps)
-    if counts is None:
-        return None
-    sure = 0
+    ran, sure, seen = False, 0, 0
     for s in steps:
         if detected(s):
             result: dict[str, Any] = s["result"]  # type: ignore[assignment]
+            n = sum(int(v) for v in result["counts"].values())
             found = result.get("detections")
-            if found is None:  # a detector that gives counts only: take them as they are
-                sure += sum(int(n) for n in result["counts"].values())
-            else:
-                sure += len([d for d in found if float(d.get("confidence", 0.0)) >= CONFIDENT_DETECTION])
-    seen = sum(counts.values())
+            ran, seen = True, seen + n
+            # A detector that gives counts only: take them as they are.
+            sure += n if found is None else len(
+                [d for d in found if float(d.get("confidence", 0.0)) >= CONFIDENT_DETECTION])
+    if not ran:
+        return None
     return min(sure, seen), seen
 
 

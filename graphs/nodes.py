@@ -101,7 +101,7 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     facts = draft_facts(question, steps, state["files"], ctx.alarm_classes, ctx.alarm_floor,
                         ctx.policy()[0].detector_class_min_confidence)
     if not any(s["ok"] for s in steps):
-        answer = plainly_refused(state["question"], f"{NOT_SHOWN} anything: no tool produced a result for these files.")
+        answer = plainly_refused(question, f"{NOT_SHOWN} anything: no tool produced a result for these files.")
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
         return {"facts": facts, "draft_answer": answer, "citations": [], "echoed_draft": None,
                 "timestamps": _stamp(state, "drafted")}
