@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphs.answer_checks import uncertain_alarms
 from graphs.consistency import conflicts, count_mismatch
+from graphs.evidence import spelled_numbers
 from graphs.grounding import LONG_TEXT_LINES, compute_facts
 from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER
 from graphs.retrieval import Line, evidence_lines, relevant_lines, render_lines
@@ -42,7 +45,7 @@ def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[st
     for line in evidence_lines(steps):
         by_step.setdefault(line.step, []).append(line)
     shown: dict[str, list[Line]] = {
-        sid: relevant_lines(question, lines, limit=PASSAGE_LINES)
+        sid: relevant_lines(question, lines, limit=PASSAGE_LINES, related=_related(question, by_step, sid))
         for sid, lines in by_step.items() if len(lines) > LONG_EVIDENCE_LINES}
     refs = [line.ref for lines in shown.values() for line in lines]
     cite = step_ids + refs
@@ -55,6 +58,7 @@ def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[st
         },
         "required": ["answer", "citations", "answerable"],
     }
+    facts = [*facts, *_spelled_number_facts(by_step, shown)]
     evidence = "\n".join(f"{s['step']} ({s['tool']} on {s['file']}): " + _step_evidence(s, by_step, shown)
                          for s in steps)
     messages = [
@@ -64,6 +68,41 @@ def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[st
             evidence=_quoted(evidence))},
     ]
     return messages, schema
+
+
+SPELLED_NUMBER_FACTS = 4
+
+
+def _spelled_number_facts(by_step: dict[str, list[Line]], shown: dict[str, list[Line]]) -> list[str]:
+    """Numbers the draft is shown written in words, with their digits, read across the line
+    breaks of a page ("one thousand / seven hundred and seventy-five" is 1775)."""
+    facts: list[str] = []
+    for sid, lines in by_step.items():
+        for passage in _passages(shown.get(sid, lines)):
+            starts = list(itertools.accumulate((len(line.text) + 1 for line in passage), initial=0))
+            text = " ".join(line.text for line in passage)
+            facts += [f'{passage[bisect.bisect_right(starts, at) - 1].ref}: "{words}" is the number {digits}'
+                      for at, words, digits in spelled_numbers(text)]
+    return list(dict.fromkeys(facts))[:SPELLED_NUMBER_FACTS]
+
+
+def _passages(lines: Sequence[Line]) -> list[list[Line]]:
+    """Runs of consecutive lines of one page (or one transcript)."""
+    runs: list[list[Line]] = []
+    for line in lines:
+        last = runs[-1][-1] if runs else None
+        if last is not None and (last.step, last.page) == (line.step, line.page) and line.line == last.line + 1:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    return runs
+
+
+def _related(question: str, by_step: dict[str, list[Line]], sid: str) -> str:
+    """The line of each other step that best matches the question: what the other files say
+    about it, which the long step's passages are then also searched by."""
+    return " ".join(line.text for other, lines in by_step.items() if other != sid
+                    for line in relevant_lines(question, lines, limit=1, context=0))
 
 
 def _step_evidence(step: StepResult, by_step: dict[str, list[Line]], shown: dict[str, list[Line]]) -> str:

@@ -29,12 +29,16 @@ from graphs.state import StepResult
 # Kana, CJK ideographs (with 々) and the katakana long-vowel mark: runs of these carry no
 # spaces between words, so they are cut into bigrams. CJK punctuation (、。「」) separates.
 CJK_LETTERS = r"\u3005\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_RUN = re.compile(r"[^\W_]+")  # letters and digits; CJK runs are cut out of them below
+# A decimal number is one term ("10.00", not "10" and "00": the "00" of every "36.00V" in a
+# manual would otherwise match); otherwise letters and digits. CJK runs are cut out below.
+_RUN = re.compile(r"\d+(?:\.\d+)+|[^\W_]+")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # "110,000" is the term "110000"
 _CJK_RUN = re.compile(rf"([{CJK_LETTERS}]+)")
 # Question words only: labels and codes ("model", "serial", "no", "volt") must count, so
 # the list stays small and holds none of them.
 _STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "please", "say", "says", "said", "tell", "than", "that", "the", "their", "there", "these", "this", "those", "to", "was", "were", "what", "when", "where", "which", "who", "whom", "whose", "why", "will", "with", "would", "you", "your"]
+    ["a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "please", "say", "says", "said", "tell", "than", "that", "the", "their", "there", "these", "this", "those", "to", "was", "were", "what", "when", "where", "which", "who", "whom", "whose", "why", "will", "with", "would", "you", "your",
+     "s", "t"]  # what is left of "supply's" and "don't"
 )
 _K1, _B = 1.2, 0.75
 _LETTERS_DIGITS = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")  # "10.00v" → "10.00 v"
@@ -50,8 +54,21 @@ VALUE_BOOST = 2.0
 sheet the answer is "Operating 10°C to 50°C", not the prose repeating the question's words."""
 
 
+# British spellings a question may use for the American ones a manual, a receipt or Whisper
+# prints (Whisper writes "favorite" and "color"); a word starting with one is respelt.
+_BRITISH = {"colour": "color", "favour": "favor", "flavour": "flavor", "behaviour": "behavior",
+            "harbour": "harbor", "labour": "labor", "neighbour": "neighbor", "honour": "honor",
+            "humour": "humor", "odour": "odor", "vapour": "vapor", "armour": "armor", "rumour": "rumor",
+            "savour": "savor", "metre": "meter", "litre": "liter", "centre": "center", "fibre": "fiber",
+            "aluminium": "aluminum", "grey": "gray", "tyre": "tire", "sulphur": "sulfur",
+            "catalogue": "catalog", "programme": "program", "analyse": "analyze", "organis": "organiz"}
+_BRITISH_ROOT = re.compile("^(?:" + "|".join(sorted(_BRITISH, key=len, reverse=True)) + ")")
+
+
 def _stem(word: str) -> str:
-    """A light English stem, the same for question and evidence: "sets" / "set", "holds" / "hold"."""
+    """A light English stem, the same for question and evidence: "sets" / "set", "holds" / "hold",
+    "favourite" / "favorite"."""
+    word = _BRITISH_ROOT.sub(lambda m: _BRITISH[m.group()], word)
     if len(word) >= 4 and word.isalpha() and not word.endswith("ss"):
         for suffix, replacement in _SUFFIXES:
             if word.endswith(suffix):
@@ -125,7 +142,7 @@ def tokens(text: str) -> list[str]:
     one-character CJK run ("月" in "10月") stays a unigram so it is not lost.
     """
     out: list[str] = []
-    normal = _LETTERS_DIGITS.sub(" ", unicodedata.normalize("NFKC", text).casefold())
+    normal = _LETTERS_DIGITS.sub(" ", _THOUSANDS.sub("", unicodedata.normalize("NFKC", text).casefold()))
     for run in _RUN.findall(normal):
         # Most runs are ASCII: splitting only the others keeps 1800 lines at a few ms.
         for i, part in enumerate([run] if run.isascii() else _CJK_RUN.split(run)):
@@ -136,16 +153,21 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-def relevant_lines(question: str, lines: Sequence[Line], *, limit: int = 12, context: int = 1) -> list[Line]:
+def relevant_lines(question: str, lines: Sequence[Line], *, limit: int = 12, context: int = 1,
+                   related: str = "") -> list[Line]:
     """The `limit` lines best matching the question (BM25), each with `context` lines either side.
 
-    Neighbours come from the same step and page. The result is in document order without
-    duplicates; all lines when there are no more than `limit`; empty when no line shares
-    a term with the question (the caller then has only the step summaries to go on).
+    `related` is more text to search by: what the other files say about the question (a
+    memo's "Tacos al pastor are my favorite" for "does the receipt include the dish the
+    speaker names?"), so a question that links two files finds the lines of one that the
+    other names. Neighbours come from the same step and page. The result is in document
+    order without duplicates; all lines when there are no more than `limit`; empty when no
+    line shares a term with the question (the caller then has only the step summaries).
     """
     if len(lines) <= limit:
         return list(lines)
-    query = list(dict.fromkeys(tokens(question)))  # each term once: a repeat is no extra evidence
+    # Each term once: a repeat is no extra evidence.
+    query = list(dict.fromkeys(tokens(question) + tokens(related)))
     # Lines are ranked (merging neighbours into passages let long neighbouring lines outrank
     # a short answer line in a Japanese flyer); each hit comes with `context` lines either
     # side from the same step and page.

@@ -63,3 +63,36 @@ def test_the_prompt_names_each_fact_by_its_step_and_ends_with_the_answer_format(
     # The answer's format comes last, next to where the model starts writing: in the system
     # prompt the 1.5B model answered only half of a two-part question.
     assert user.rstrip().endswith('"answerable": true|false}.') and "Answer as JSON" not in system
+
+
+def _transcript(text: str, step: str = "s1") -> StepResult:
+    return StepResult(step=step, tool="asr", produces="transcript", file="f1", ok=True,
+                      summary=f'Transcript: "{text}"', confidence=0.9,
+                      result={"text": text, "segments": [{"start": 0.0, "end": 3.0, "text": text}]},
+                      error=None, error_kind=None, duration_ms=1.0, cached=False)
+
+
+def test_a_number_written_in_words_across_a_line_break_is_given_in_digits() -> None:
+    book = long_document(answer_page=5, pages=6)
+    page = book["result"]["pages"][4]["lines"]
+    page[6]["text"] = "It was the year of Our Lord one thousand"
+    page[7]["text"] = "seven hundred and seventy-five. Spiritual reve-"
+    messages, _ = draft_request("Which year does the passage name (the year of Our Lord)?", [book], [])
+    prompt = messages[-1]["content"]
+    assert '- s1:p5:l7: "one thousand seven hundred and seventy-five" is the number 1775' in prompt
+
+
+def test_one_spoken_number_word_is_not_a_fact() -> None:
+    messages, _ = draft_request("Which pump?", [_transcript("Pump two is at four bar.")], [])
+    assert "is the number" not in messages[-1]["content"]
+    messages, _ = draft_request("Speed?", [_transcript("It runs at fifteen hundred rpm.")], [])
+    assert '- s1:t1: "fifteen hundred" is the number 1500' in messages[-1]["content"]
+
+
+def test_a_long_documents_passages_are_also_found_by_what_the_other_file_says() -> None:
+    receipt = long_document(answer_page=2, pages=2)
+    receipt["result"]["pages"][1]["lines"][10]["text"] = "12 Crunchy Taco"
+    memo = _transcript("Tacos al pastor are my favorite.", step="s2")
+    question = "The memo names his favourite dish. Is that kind of food on the receipt?"
+    messages, _ = draft_request(question, [receipt, memo], [])
+    assert "[s1:p2:l11] 12 Crunchy Taco" in messages[-1]["content"]

@@ -176,3 +176,32 @@ def test_a_question_for_a_value_prefers_the_line_that_holds_one() -> None:
 def test_plurals_and_units_match_their_plain_forms() -> None:
     assert tokens("sets the voltage to 10.00V") == tokens("set the voltage to 10.00 V")
     assert "hold" in tokens("holds over 110,000 notes") and "note" in tokens("notes")
+
+
+def test_a_decimal_is_one_term_and_thousands_separators_do_not_split_a_number() -> None:
+    assert "10.00" in tokens("set to 10.00V") and "00" not in tokens("set to 10.00V")
+    assert tokens("holds 110,000 notes") == tokens("holds 110000 notes")
+    # A manual's many "36.00V" lines no longer match "10.00 V" by their "00": the line that
+    # names the command for the question's words is found first.
+    manual = ["Meaning: voltage set high limit is", "36.00V", "Input Command: GVSL [CR]",
+              "Meaning: Voltage set low limit is", "1.00V", "Input Command: GISH [CR]",
+              "Set output voltage Input Command: VOLT 1000[CR]", "Return Value: [OK][CR]",
+              "Meaning: Set voltage value is", "10.00V"] * 3
+    lines = evidence_lines([step("s1", "text", ocr_result([manual]))])
+    found = relevant_lines("Which command sets the output voltage to 10.00 V?", lines, limit=4, context=0)
+    assert {ln.text for ln in found} == {"10.00V", "Set output voltage Input Command: VOLT 1000[CR]"}
+
+
+def test_british_spellings_match_american_ones() -> None:
+    assert tokens("my favourite colour, grey aluminium") == tokens("my favorite color, gray aluminum")
+    assert tokens("the supply's output") == tokens("the supply output")
+
+
+def test_text_from_another_file_finds_the_lines_it_names() -> None:
+    receipt = ["Order 113533", "Cashier: Eric H", "1 Grande Meal", "9.90", "12 Crunchy Taco", "0.00",
+               "3 Cheese Pizza", "10.47", "SubTotal", "117.25", "Tax", "11.02", "Total", "128.27"] * 2
+    lines = evidence_lines([step("s1", "text", ocr_result([receipt]))])
+    question = "The speaker names his favourite dish. Does this receipt include that kind of food?"
+    assert relevant_lines(question, lines, limit=2) == []  # no line shares a word with the question
+    found = relevant_lines(question, lines, limit=2, related="Tacos al pastor are my favorite.")
+    assert "12 Crunchy Taco" in [ln.text for ln in found]
