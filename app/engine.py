@@ -48,6 +48,7 @@ def load_llm(settings: Settings) -> ChatModel:
     return load_chat_model(factory=settings.planner_factory, factory_arg=settings, path=settings.planner_model,
                            model_dir=settings.model_dir, chat_format=settings.planner_chat_format,
                            n_ctx=settings.planner_context, n_threads=settings.planner_threads,
+                           flash_attn=settings.planner_flash_attn,
                            prefix_dir=settings.model_dir / "prefix-state" if settings.planner_prefix_cache else None)
 
 

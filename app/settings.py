@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     backend in place of llama.cpp. Unset: llama.cpp on `planner_model`."""
     planner_threads: int = 2
     planner_context: int = 8192
+    planner_flash_attn: bool = False
+    """llama.cpp's flash attention: ~20% faster prompts on the CPU, but two borderline gold
+    answers changed with it (graphs/llm.py), so it is a choice, not the default."""
     planner_prefix_cache: bool = True
     """Keep each kind of prompt's evaluated prefix (system prompt, tool catalogue) on disk under
     `model_dir/prefix-state`, so a fresh process skips evaluating it (`graphs.llm_prefix`)."""

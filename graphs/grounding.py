@@ -117,3 +117,40 @@ def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence
         if FALL_WORDS.search(sentence) and fallen == 0 and not NEGATION.search(sentence):
             problems.append("the answer says someone fell, but no tool found a fallen person")
     return sorted(set(problems))
+
+
+SHORT_ANSWER_WORDS = 6
+_ANSWER_FILLER = frozenset(
+    ["yes", "no", "not", "none", "nothing", "only", "also", "about", "some", "any", "all", "here", "they", "he", "she", "him", "his", "her", "them", "we", "our", "it's", "speaker", "memo", "recording", "audio", "transcript", "voice", "file", "image", "photo", "picture", "page", "document", "receipt", "evidence", "answer", "cannot", "tell", "show", "shows", "shown", "mention", "mentions", "mentioned", "say", "says", "said", "state", "states", "stated"])
+
+
+def unsupported_words(question: str, answer: str, steps: Sequence[StepResult]) -> list[str]:
+    """Words of a short answer about speech that neither the transcript nor the question holds.
+
+    When the evidence is only what was said, a short answer names something the speaker
+    said: "The counsel was the doctor." for a memo saying "his belly counselled him" names a
+    doctor no one mentioned. Only short English answers are checked (a sentence may
+    rephrase), and only when every successful step is a transcript: read text answers with
+    codes and labels ("serial number" for "SERIAL NO."), which the other checks cover, and
+    a detector's labels do not hold the words an answer about a photo uses.
+    """
+    from graphs.answer_text import is_refusal
+    from graphs.retrieval import tokens
+
+    ok = [s for s in steps if s["ok"]]
+    if is_refusal(answer) or not ok or any(s.get("produces") != "transcript" for s in ok):
+        return []
+    words = re.findall(r"[A-Za-z][A-Za-z']+", answer)
+    if not words or len(answer.split()) > SHORT_ANSWER_WORDS:
+        return []
+    known = set(tokens(" ".join(src.text for src in sources(steps)) + " " + question))
+    missing = []
+    for word in words:
+        stem = (tokens(word) or [""])[0]
+        if len(stem) < 3 or word.lower() in _ANSWER_FILLER or stem in known:
+            continue
+        # "counsel" for a question saying "counselled": a shared start of five letters is the same word.
+        if len(stem) >= 5 and any(k[:5] == stem[:5] for k in known):
+            continue
+        missing.append(word)
+    return [f"the word {w!r} appears in no tool result and not in the question" for w in dict.fromkeys(missing)]

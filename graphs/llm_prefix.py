@@ -34,12 +34,12 @@ it) found no useful prefix: its state replaces the file."""
 MIN_TOKENS = 256
 
 
-def state_path(folder: Path, model: Path, purpose: str, n_ctx: int) -> Path:
-    """Where `purpose`'s prefix state for this model and context size lives."""
+def state_path(folder: Path, model: Path, purpose: str, n_ctx: int, *, flash_attn: bool = False) -> Path:
+    """Where `purpose`'s prefix state for this model, context size and attention kind lives."""
     import llama_cpp
 
     stat = Path(model).stat()
-    key = f"{Path(model).name}:{stat.st_size}:{stat.st_mtime_ns}:{n_ctx}:{llama_cpp.__version__}"
+    key = f"{Path(model).name}:{stat.st_size}:{stat.st_mtime_ns}:{n_ctx}:{llama_cpp.__version__}" + (":fa" if flash_attn else "")
     return Path(folder) / f"{purpose}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.state"
 
 

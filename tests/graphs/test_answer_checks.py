@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphs.answer_checks import asked_fields, restates_question, stated_disagreement, uncertain_alarms, wrong_field
+from graphs.grounding import unsupported_words
 from graphs.injection import instruction_lines
 from graphs.state import StepResult
 
@@ -106,3 +107,17 @@ def test_an_answer_that_only_says_the_question_back_is_caught() -> None:
     assert restates_question("Which machine is broken?", "The evidence does not show which machine is broken.") == []
     # A yes/no question may rightly be answered in its own words.
     assert restates_question("Is the serial number AX-4471-B?", "The serial number is AX-4471-B.") == []
+
+
+def test_a_short_answer_about_speech_names_nothing_the_speaker_did_not_say() -> None:
+    memo = [text_step("s1", "Stuffed into you, his belly counselled him.", produces="transcript")]
+    question = "In this voice memo, what counselled him?"
+    assert unsupported_words(question, "The counsel was the doctor.", memo) == [
+        "the word 'doctor' appears in no tool result and not in the question"]
+    assert unsupported_words(question, "His belly.", memo) == []
+    assert unsupported_words(question, "The speaker says his belly counseled him.", memo) == []  # US spelling
+    # A refusal, a long sentence, read text or a photo's detections are not checked this way.
+    assert unsupported_words(question, "Cannot tell: the evidence does not show it.", memo) == []
+    assert unsupported_words(question, "It was the doctor who came to see him that day.", memo) == []
+    assert unsupported_words("What is the serial?", "The serial number is AX-4471-B.", [text_step("s1", PLATE)]) == []
+    assert unsupported_words("Who is there?", "A doctor.", [detect_step([("person", 0.9)])]) == []

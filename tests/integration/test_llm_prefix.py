@@ -45,3 +45,16 @@ def test_a_fresh_context_starts_from_the_prefix_the_last_process_kept(tmp_path: 
     damaged_reply, third = ask(folder, model, "Question: what does the memo say?")
     assert third.restored["plan"] == 0 and damaged_reply == plain
     assert third.last.prompt_evaluated == third.last.prompt_tokens
+
+
+def test_a_prefix_kept_without_flash_attention_is_never_read_with_it(tmp_path: Path, settings: Settings) -> None:
+    """Flash attention lays the KV cache out differently: its state has its own file."""
+    model = models.ensure("planner", settings.model_dir)
+    folder = tmp_path / "prefix-state"
+    ask(folder, model, "Question: what is on the plate?")
+    assert llm_prefix.state_path(folder, model, "plan", 2048).is_file()
+    fused = LlamaChatModel(LlamaConfig(path=model, n_ctx=2048, prefix_dir=folder, flash_attn=True))
+    fused.complete([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Question: what is on the plate?"}],
+                   max_tokens=24, purpose="plan")
+    assert fused.restored == {"plan": 0}
+    assert llm_prefix.state_path(folder, model, "plan", 2048, flash_attn=True).is_file()
