@@ -71,6 +71,7 @@ def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[st
 
 
 SPELLED_NUMBER_FACTS = 4
+"""At most this many spelled-number facts: a novel's page is full of them."""
 
 
 def _spelled_number_facts(by_step: dict[str, list[Line]], shown: dict[str, list[Line]]) -> list[str]:

@@ -69,8 +69,8 @@ def spoken_to_text(text: str) -> str:
 
 def spelled_numbers(text: str) -> list[tuple[int, str, str]]:
     """Numbers written in two or more words: where each starts, its words and its digits
-    (40, "one thousand seven hundred and seventy-five", "1775"). A 1.5B model reading a book page or a memo answers "1917"
-    for the first; given the digits it copies them."""
+    (40, "one thousand seven hundred and seventy-five", "1775"). Reading the words alone, the
+    1.5B drafting model answered "1917"; given the digits, it copies them."""
     out = []
     for m in _RUN.finditer(text):
         words = [w for w in re.split(r"[\s-]+", m.group(0)) if w.lower() != "and"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from graphs.answer_text import is_refusal
 from graphs.evidence import (
     COLOURS,
     FALL_WORDS,
@@ -25,6 +26,7 @@ from graphs.evidence import (
     sources,
     spoken_to_text,
 )
+from graphs.retrieval import tokens
 from graphs.state import Attachment, StepResult
 
 _MAX_TEXT = 600
@@ -120,8 +122,14 @@ def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence
 
 
 SHORT_ANSWER_WORDS = 6
-_ANSWER_FILLER = frozenset(
-    ["yes", "no", "not", "none", "nothing", "only", "also", "about", "some", "any", "all", "here", "they", "he", "she", "him", "his", "her", "them", "we", "our", "it's", "speaker", "memo", "recording", "audio", "transcript", "voice", "file", "image", "photo", "picture", "page", "document", "receipt", "evidence", "answer", "cannot", "tell", "show", "shows", "shown", "mention", "mentions", "mentioned", "say", "says", "said", "state", "states", "stated"])
+_ANSWER_FILLER = frozenset((
+    "yes", "no", "not", "none", "nothing", "only", "also", "about", "some", "any", "all", "here", "they",
+    "he", "she", "him", "his", "her", "them", "we", "our", "it's", "speaker", "memo", "recording", "audio",
+    "transcript", "voice", "file", "image", "photo", "picture", "page", "document", "receipt", "evidence",
+    "answer", "cannot", "tell", "show", "shows", "shown", "mention", "mentions", "mentioned", "say", "says",
+    "said", "state", "states", "stated",
+))
+"""Words an answer uses about the evidence rather than from it."""
 
 
 def unsupported_words(question: str, answer: str, steps: Sequence[StepResult]) -> list[str]:
@@ -134,9 +142,6 @@ def unsupported_words(question: str, answer: str, steps: Sequence[StepResult]) -
     codes and labels ("serial number" for "SERIAL NO."), which the other checks cover, and
     a detector's labels do not hold the words an answer about a photo uses.
     """
-    from graphs.answer_text import is_refusal
-    from graphs.retrieval import tokens
-
     ok = [s for s in steps if s["ok"]]
     if is_refusal(answer) or not ok or any(s.get("produces") != "transcript" for s in ok):
         return []

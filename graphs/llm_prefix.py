@@ -39,7 +39,8 @@ def state_path(folder: Path, model: Path, purpose: str, n_ctx: int, *, flash_att
     import llama_cpp
 
     stat = Path(model).stat()
-    key = f"{Path(model).name}:{stat.st_size}:{stat.st_mtime_ns}:{n_ctx}:{llama_cpp.__version__}" + (":fa" if flash_attn else "")
+    key = f"{Path(model).name}:{stat.st_size}:{stat.st_mtime_ns}:{n_ctx}:{llama_cpp.__version__}"
+    key += ":fa" if flash_attn else ""  # the old name stays the name of a state without it
     return Path(folder) / f"{purpose}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.state"
 
 
