@@ -91,8 +91,10 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
 
 
-def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence[str]) -> list[str]:
-    """Values the answer states that no evidence or computed fact contains."""
+def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence[str], *,
+                       question: str = "") -> list[str]:
+    """Values the answer states that no evidence or computed fact contains, and the words of a
+    short answer about speech that neither the transcript nor the `question` holds."""
     evidence_text = " ".join(src.text for src in sources(steps)) + " " + " ".join(facts)
     # Numbers the evidence spells out ("seventy-five", a year in a book) count as stated.
     evidence_text += " " + spoken_to_text(evidence_text)
@@ -118,18 +120,19 @@ def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence
     for sentence in re.split(r"(?<=[.!?])\s+", answer):
         if FALL_WORDS.search(sentence) and fallen == 0 and not NEGATION.search(sentence):
             problems.append("the answer says someone fell, but no tool found a fallen person")
+    problems += unsupported_words(question, answer, steps)
     return sorted(set(problems))
 
 
 SHORT_ANSWER_WORDS = 6
 _ANSWER_FILLER = frozenset((
     "yes", "no", "not", "none", "nothing", "only", "also", "about", "some", "any", "all", "here", "they",
-    "he", "she", "him", "his", "her", "them", "we", "our", "it's", "speaker", "memo", "recording", "audio",
-    "transcript", "voice", "file", "image", "photo", "picture", "page", "document", "receipt", "evidence",
-    "answer", "cannot", "tell", "show", "shows", "shown", "mention", "mentions", "mentioned", "say", "says",
-    "said", "state", "states", "stated",
+    "she", "him", "his", "her", "them", "our", "speaker", "memo", "recording", "audio", "transcript",
+    "voice", "file", "image", "photo", "picture", "page", "document", "receipt", "evidence", "answer",
+    "cannot", "show", "shows", "shown", "mention", "mentions", "mentioned", "state", "states", "stated",
 ))
-"""Words an answer uses about the evidence rather than from it."""
+"""Words an answer uses about the evidence rather than from it (beside the search stopwords and
+words under three letters, which `tokens` and the length test already skip)."""
 
 
 def unsupported_words(question: str, answer: str, steps: Sequence[StepResult]) -> list[str]:

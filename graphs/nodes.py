@@ -30,7 +30,7 @@ from graphs.context import GraphContext
 from graphs.contract import Decision, Event, now
 from graphs.drafting import draft_facts, draft_request
 from graphs.extractive import field_answer
-from graphs.grounding import unsupported_claims, unsupported_words
+from graphs.grounding import unsupported_claims
 from graphs.injection import instruction_lines
 from graphs.peek import glance
 from graphs.planner import make_plan, untried_pairs
@@ -115,8 +115,7 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     step_ids = [s["step"] for s in steps if s["ok"]]
 
     def problems_of(answer: str) -> list[str]:
-        return (unsupported_claims(answer, steps, facts) + unsupported_words(question, answer, steps)
-                + wrong_field(question, answer, steps)
+        return (unsupported_claims(answer, steps, facts, question=question) + wrong_field(question, answer, steps)
                 + restates_question(question, answer))
 
     raw = ctx.llm.complete(messages, schema=schema, max_tokens=300, purpose="draft")
@@ -176,7 +175,7 @@ def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     if unanswered:
         flags.append(Flag(kind="unanswerable", steps=[],
                           message="the evidence does not answer the question; a person must answer or reject"))
-    for problem in unsupported_claims(answer, steps, state.get("facts", [])) + unsupported_words(question, answer, steps):
+    for problem in unsupported_claims(answer, steps, state.get("facts", []), question=question):
         flags.append(Flag(kind="unsupported_claim", steps=state.get("citations", []), message=problem))
     flags += wrong_field_flags(question, answer, steps)
     flags += restated_flags(question, answer)
