@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from graphs.answer_text import is_refusal
 from graphs.evidence import codes, detected, labelled_values_all, norm_code, ratings, sources
@@ -142,17 +143,25 @@ def wrong_field_flags(question: str, answer: str, steps: Sequence[StepResult]) -
     return flags
 
 
+def alarm_detections(step: StepResult, alarm_classes: frozenset[str], floor: float,
+                     class_floors: Mapping[str, float] | None = None) -> list[tuple[dict[str, Any], float]]:
+    """A detector step's detections of alarm classes (or classes with a policy floor), each with
+    the confidence it needs to be taken as a fact."""
+    if not detected(step):
+        return []
+    return [(d, need) for d in (step["result"] or {}).get("detections", [])
+            if (need := uncertain_floor(str(d.get("class_name")), alarm_classes, floor, dict(class_floors or {})))
+            is not None]
+
+
 def uncertain_alarms(steps: Sequence[StepResult], alarm_classes: frozenset[str], floor: float,
                      class_floors: Mapping[str, float] | None = None) -> list[Flag]:
     """Alarm detections (e.g. Fall) less certain than `floor`, or than the policy's floor for their
     class (`class_floors`, which wins): not taken as a fact, a person must look."""
     flags = []
     for s in steps:
-        if not detected(s):
-            continue
-        weak = [(d, need) for d in (s["result"] or {}).get("detections", [])
-                if (need := uncertain_floor(str(d.get("class_name")), alarm_classes, floor, dict(class_floors or {})))
-                is not None and float(d.get("confidence", 0)) < need]
+        weak = [(d, need) for d, need in alarm_detections(s, alarm_classes, floor, class_floors)
+                if float(d.get("confidence", 0)) < need]
         if weak:
             confs = ", ".join(f"{d['class_name']} {float(d['confidence']):.2f} < {need:.2f}" for d, need in weak[:5])
             flags.append(Flag(kind="uncertain_alarm", steps=[s["step"]], message=(

@@ -50,6 +50,14 @@ class FieldAnswer:
     citations: list[str]
 
 
+def asks_yes_no(question: str) -> bool:
+    """A yes/no question: it opens with an auxiliary ("Is…", "Has…"), or in Japanese ends in か."""
+    q = unicodedata.normalize("NFKC", question).strip()
+    if _JA.search(q):
+        return bool(re.search(r"か[？?]?\s*$", q)) and not _JA_ASKS_VALUE.search(q)
+    return bool(_YES_NO.search(q))
+
+
 def asks_for_a_value(question: str) -> bool:
     """A question for a value ("What is…", "Which…", "この銘板の製造番号は何ですか？"), not a
     yes/no question, a comparison, or one that states a code itself."""

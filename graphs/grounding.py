@@ -98,14 +98,18 @@ def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence
     evidence_text = " ".join(src.text for src in sources(steps)) + " " + " ".join(facts)
     # Numbers the evidence spells out ("seventy-five", a year in a book) count as stated.
     evidence_text += " " + spoken_to_text(evidence_text)
-    evidence_codes = {norm_code(c) for c in codes(evidence_text)}
+    found = codes(evidence_text)
+    # A code's parts count ("2024" of "2024-05-01"), as do codes OCR split ("AX 4471-B").
+    evidence_codes = {norm_code(c) for c in found} | {norm_code(p) for c in found for p in re.split(r"[-/.]", c)}
     evidence_blob = norm_code(evidence_text)
+    # A transcript's "MX 410" is joined to the code MX410; the answer's "410" is then part of it.
+    joined = {norm_code(c) for c in codes(spoken_to_text(answer))} & evidence_codes
     problems: list[str] = []
     for value in codes(answer):
         n = norm_code(value)
         if re.fullmatch(r"S\d+", n):  # a cited step id
             continue
-        if n in evidence_codes or (len(n) >= 4 and n in evidence_blob):
+        if n in evidence_codes or _in_blob(n, evidence_blob) or any(n in j for j in joined):
             continue
         problems.append(f"the value {value!r} appears in no tool result")
     for rating, values in ratings(answer).items():
@@ -120,8 +124,34 @@ def unsupported_claims(answer: str, steps: Sequence[StepResult], facts: Sequence
     for sentence in re.split(r"(?<=[.!?])\s+", answer):
         if FALL_WORDS.search(sentence) and fallen == 0 and not NEGATION.search(sentence):
             problems.append("the answer says someone fell, but no tool found a fallen person")
+    if fallen and denies_a_fall(question, answer):
+        problems.append(f"the answer says no one fell, but the detector found {fallen} possibly fallen "
+                        "person(s): say so, and how sure it is")
     problems += unsupported_words(question, answer, steps)
     return sorted(set(problems))
+
+
+_DENIAL = re.compile(r"^\W*(?:no\b|nobody|no one|none|いいえ|誰も|いません)", re.I)
+
+
+def denies_a_fall(question: str, answer: str) -> bool:
+    """The answer says no one fell: "No" to a question about a fall, or a fall-word negated."""
+    asks = FALL_WORDS.search(question) or re.search(r"倒れ|転倒", question)
+    if asks and _DENIAL.search(answer):
+        return True
+    return any(FALL_WORDS.search(s) and NEGATION.search(s) for s in re.split(r"(?<=[.!?])\s+", answer))
+
+
+def _in_blob(value: str, blob: str) -> bool:
+    """`value` (4+ characters) is in the evidence with its separators removed, and not as the start
+    or end of a longer number: "CURR10" (a cut "CURR10.00V") is not in "CURR1000"."""
+    if len(value) < 4:
+        return False
+    for m in re.finditer(re.escape(value), blob):
+        before, after = blob[m.start() - 1:m.start()], blob[m.end():m.end() + 1]
+        if not (value[-1].isdigit() and after.isdigit()) and not (value[0].isdigit() and before.isdigit()):
+            return True
+    return False
 
 
 SHORT_ANSWER_WORDS = 6

@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import ValidationError
 
+from graphs.alarm_answer import uncertain_fall_answer
 from graphs.answer_checks import (
     restated_flags,
     restates_question,
@@ -30,7 +31,7 @@ from graphs.context import GraphContext
 from graphs.contract import Decision, Event, now
 from graphs.drafting import draft_facts, draft_request
 from graphs.extractive import field_answer
-from graphs.grounding import unsupported_claims
+from graphs.grounding import SHORT_ANSWER_WORDS, unsupported_claims
 from graphs.injection import instruction_lines
 from graphs.peek import glance
 from graphs.planner import make_plan, untried_pairs
@@ -103,13 +104,14 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     if not any(s["ok"] for s in steps):
         answer = plainly_refused(question, f"{NOT_SHOWN} anything: no tool produced a result for these files.")
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
-        return {"facts": facts, "draft_answer": answer, "citations": [], "echoed_draft": None,
+        return {"facts": facts, "draft_answer": answer, "citations": [], "replaced_draft": None,
                 "timestamps": _stamp(state, "drafted")}
-    if ctx.extractive_answers and (found := field_answer(question, steps)):
+    if ctx.extractive_answers and (found := field_answer(question, steps) or uncertain_fall_answer(
+            question, steps, ctx.alarm_classes, ctx.alarm_floor, ctx.policy()[0].detector_class_min_confidence)):
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": found.answer, "citations": found.citations,
                                                   "cited_lines": [], "revisions": 0, "draft_source": "code"})
         return {"facts": facts, "draft_answer": found.answer, "citations": found.citations, "cited_lines": [],
-                "draft_revisions": 0, "draft_source": "code", "echoed_draft": None,
+                "draft_revisions": 0, "draft_source": "code", "replaced_draft": None,
                 "timestamps": _stamp(state, "drafted")}
     messages, schema = draft_request(question, steps, facts)
     step_ids = [s["step"] for s in steps if s["ok"]]
@@ -133,11 +135,20 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         if len(problems_of(revised["answer"])) < len(problems):
             reply, revisions = revised, 1
     answer = reply["answer"].strip()
-    echoed = None
+    replaced = None
     if restates_question(question, answer):
         # Saying the question back answers nothing: it is a refusal, and the check says so
         # (and may look again), with the echo kept in its flag for the reviewer.
-        echoed, answer = answer, refusal(question)
+        replaced = Flag(kind="restates_question", steps=[], message=(
+            f"the draft only restated the question ({answer!r}); it was replaced by a refusal"))
+        answer = refusal(question)
+    elif (len(answer.split()) <= SHORT_ANSWER_WORDS and not is_refusal(answer)
+          and (unsupported := unsupported_claims(answer, steps, facts, question=question))):
+        # A short answer is its claim: one still unsupported after the revision ("black" for a
+        # paint colour no tool sees) is not given as the answer, and the reviewer sees it in the flag.
+        replaced = Flag(kind="unsupported_claim", steps=[], message=(
+            f"the draft answered {answer!r}, but {'; '.join(unsupported)}; it was replaced by a refusal"))
+        answer = refusal(question)
     elif not reply.get("answerable", True) and not is_refusal(answer):
         answer = f"{refusal(question)} {answer}"
     answer = with_counter(question, plainly_refused(question, answer))
@@ -149,7 +160,7 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
                                               "cited_lines": cited_lines, "revisions": revisions,
                                               "draft_source": "llm", "llm": calls})
     return {"facts": facts, "draft_answer": answer, "citations": citations, "cited_lines": cited_lines,
-            "draft_revisions": revisions, "draft_source": "llm", "echoed_draft": echoed,
+            "draft_revisions": revisions, "draft_source": "llm", "replaced_draft": replaced,
             "timestamps": _stamp(state, "drafted")}
 
 
@@ -179,9 +190,8 @@ def check(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         flags.append(Flag(kind="unsupported_claim", steps=state.get("citations", []), message=problem))
     flags += wrong_field_flags(question, answer, steps)
     flags += restated_flags(question, answer)
-    if echo := state.get("echoed_draft"):
-        flags.append(Flag(kind="restates_question", steps=[], message=(
-            f"the draft only restated the question ({echo!r}); it was replaced by a refusal")))
+    if replaced := state.get("replaced_draft"):
+        flags.append(replaced)
     flags += uncertain_alarms(steps, ctx.alarm_classes, ctx.alarm_floor, ctx.policy()[0].detector_class_min_confidence)
     flags += stated_disagreement(answer, steps, flags)
     suspicious = instruction_lines(steps)

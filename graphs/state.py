@@ -121,8 +121,9 @@ class JobState(JobInput, total=False):
     draft_answer: str
     draft_revisions: int
     """1 when the first draft stated something unsupported and was asked again."""
-    echoed_draft: str | None
-    """The draft's own words when it only restated the question (replaced by a refusal)."""
+    replaced_draft: Flag | None
+    """Why code replaced the draft's own words by a refusal (it only restated the question, or
+    its short answer stated what no evidence holds, even after the revision); the check raises it."""
     draft_source: Literal["llm", "code"]
     """Who wrote the draft: the LLM, or code reading the one labelled value asked for (graphs.extractive)."""
     citations: list[str]

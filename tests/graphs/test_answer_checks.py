@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graphs.answer_checks import asked_fields, restates_question, stated_disagreement, uncertain_alarms, wrong_field
-from graphs.grounding import unsupported_words
+from graphs.grounding import denies_a_fall, unsupported_claims, unsupported_words
 from graphs.injection import instruction_lines
 from graphs.state import StepResult
 
@@ -121,3 +121,28 @@ def test_a_short_answer_about_speech_names_nothing_the_speaker_did_not_say() -> 
     assert unsupported_words(question, "It was the doctor who came to see him that day.", memo) == []
     assert unsupported_words("What is the serial?", "The serial number is AX-4471-B.", [text_step("s1", PLATE)]) == []
     assert unsupported_words("Who is there?", "A doctor.", [detect_step([("person", 0.9)])]) == []
+
+
+def test_a_number_the_transcript_joins_to_its_letters_is_supported() -> None:
+    # Speech normalising joins "MX 410" to the code MX410; the draft's "MX 410" says the same.
+    memo = [text_step("s1", "Machine MX 410 is overheating online for, please send a technician.", produces="transcript")]
+    assert unsupported_claims("MX 410", memo, []) == []
+    assert unsupported_claims("MX 420", memo, []) == ["the value '420' appears in no tool result"]
+
+
+def test_a_no_to_a_fall_question_is_unsupported_when_the_detector_found_a_fall() -> None:
+    fall = [detect_step([("Fall", 0.82), ("Normal", 0.9)])]
+    assert denies_a_fall("Is anyone lying on the floor?", "No")
+    assert denies_a_fall("Has anyone fallen?", "Nobody has fallen.")
+    assert not denies_a_fall("Has anyone fallen?", "Yes, one person has fallen.")
+    (problem,) = unsupported_claims("No", fall, [], question="Is anyone lying on the floor?")
+    assert "no one fell, but the detector found 1 possibly fallen" in problem
+    assert unsupported_claims("No", [detect_step([("Normal", 0.9)])], [], question="Is anyone lying on the floor?") == []
+
+
+def test_a_number_cut_from_a_longer_one_is_not_supported_by_it() -> None:
+    manual = [text_step("s1", "CURR1000 sets the current limit.\nVOLT 10.00 V\nDate: 2024-05-01")]
+    # The regex reads "CURR10.00V" as CURR10: the manual's CURR1000 is another command.
+    assert unsupported_claims("CURR10.00V", manual, []) == ["the value 'CURR10' appears in no tool result"]
+    assert unsupported_claims("CURR1000", manual, []) == []
+    assert unsupported_claims("In 2024.", manual, []) == []

@@ -229,11 +229,24 @@ def test_a_draft_with_unsupported_claims_is_asked_again(reg: Registry, tmp_path:
 
 def test_a_revision_that_is_no_better_is_not_taken(reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]) -> None:
     plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
-    invented = {"answer": "It weighs 350 kg.", "citations": ["s1"], "answerable": True}
+    invented = {"answer": "The plate says that it weighs about 350 kg in all.", "citations": ["s1"], "answerable": True}
     graph, ctx, _ = make(reg, tmp_path, saver, [plan, invented, invented])
     out = run(graph, ctx, {"job_id": "j", "question": "How heavy is it?", "files": files[:1]})
-    assert out["draft_revisions"] == 0 and out["draft_answer"] == "It weighs 350 kg."
+    assert out["draft_revisions"] == 0 and out["draft_answer"] == invented["answer"]
     assert "unsupported_claim" in {f["kind"] for f in out["flags"]}
+
+
+def test_a_short_answer_still_unsupported_after_the_revision_becomes_a_refusal(
+    reg: Registry, tmp_path: Path, saver: BaseCheckpointSaver, files: list[dict[str, Any]]
+) -> None:
+    plan = {"steps": [{"tool": "ocr", "file": "f1"}]}
+    invented = {"answer": "black", "citations": ["s1"], "answerable": True}
+    graph, ctx, _ = make(reg, tmp_path, saver, [plan, invented, invented])
+    out = run(graph, ctx, {"job_id": "j", "question": "What colour is the machine's paint?", "files": files[:1]})
+    assert out["draft_answer"] == "Cannot tell: the evidence does not show the answer."
+    replaced = [f for f in out["flags"] if f["kind"] == "unsupported_claim"]
+    assert len(replaced) == 1 and "'black'" in replaced[0]["message"] and "replaced by a refusal" in replaced[0]["message"]
+    assert "__interrupt__" in out  # waits for a person
 
 
 def test_looks_again_when_the_first_plan_does_not_answer(
