@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from graphs.evidence import (
     CONFIDENT_DETECTION,
@@ -40,79 +41,130 @@ def heard_alike(a: str, b: str) -> bool:
     return edit_distance(a, b) <= max(1, min(len(a), len(b)) // 3)
 
 
-def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
-    """Values that should agree across evidence but do not.
+@dataclass(frozen=True)
+class Comparison:
+    """Two sources' values for one thing (a labelled field, a rating, a people count) and whether
+    they agree: "same", "close" (one side heard, a near miss) or "differ"."""
+
+    what: str
+    step_a: str
+    a: str
+    step_b: str
+    b: str
+    verdict: str
+    files: frozenset[str] = frozenset()
+    """The files the two values come from (one file: two readings of the same page)."""
+    note: str = ""
+
+
+def value_comparisons(steps: Sequence[StepResult]) -> list[Comparison]:
+    """Every pair of sources that give the same labelled field or rating, compared.
 
     A labelled value (serial number, model, part number) given by two sources must be
     the same code once case, spacing and dashes are ignored; one containing the other
     ("AX-4471" heard, "AX-4471-B" read) counts as agreement. When one side was heard
-    (speech), a near miss is `uncertain_match`; anything further apart is a `conflict`.
-    Ratings (volts, hertz) stated by two sources must share a value.
+    (speech), a near miss is "close"; anything further apart "differs". Ratings (volts,
+    hertz) stated by two sources must share a value.
     """
-    flags: list[Flag] = []
+    out: list[Comparison] = []
     srcs = sources(steps)
-    found: dict[str, list[tuple[str, str, str]]] = {}
+    found: dict[str, list[tuple[str, str, str, str]]] = {}
     for src in srcs:
         for label, value in labelled_values(src.text).items():
-            found.setdefault(label, []).append((src.step, src.produces, value))
+            found.setdefault(label, []).append((src.step, src.produces, src.file, value))
     for label, values in found.items():
-        for i, (step_a, made_a, a) in enumerate(values):
-            for step_b, made_b, b in values[i + 1:]:
+        for i, (step_a, made_a, file_a, a) in enumerate(values):
+            for step_b, made_b, file_b, b in values[i + 1:]:
                 na, nb = norm_code(a), norm_code(b)
-                if not na or not nb or na in nb or nb in na:
+                if not na or not nb:
                     continue
-                if Produces.TRANSCRIPT in (made_a, made_b) and heard_alike(na, nb):
-                    flags.append(Flag(kind="uncertain_match", steps=[step_a, step_b], message=(
-                        f"{label} {a!r} in {step_a} and {b!r} in {step_b} are close but not equal; "
-                        "speech recognition often mishears letters: check the recording")))
-                else:
-                    flags.append(Flag(kind="conflict", steps=[step_a, step_b],
-                                      message=f"{label} differs: {a!r} in {step_a} vs {b!r} in {step_b}"))
-    by_rating: dict[str, list[tuple[str, set[str]]]] = {}
+                verdict = ("same" if na in nb or nb in na else
+                           "close" if Produces.TRANSCRIPT in (made_a, made_b) and heard_alike(na, nb) else "differ")
+                out.append(Comparison(label, step_a, a, step_b, b, verdict, frozenset({file_a, file_b})))
+    by_rating: dict[str, list[tuple[str, str, set[str]]]] = {}
     for src in srcs:
         for rating, stated in ratings(src.text).items():
-            by_rating.setdefault(rating, []).append((src.step, stated))
+            by_rating.setdefault(rating, []).append((src.step, src.file, stated))
     for rating, entries in by_rating.items():
-        for i, (step_a, set_a) in enumerate(entries):
-            for step_b, set_b in entries[i + 1:]:
-                if not set_a & set_b:
-                    flags.append(Flag(kind="conflict", steps=[step_a, step_b], message=(
-                        f"{rating} differs: {sorted(set_a)} in {step_a} vs {sorted(set_b)} in {step_b}")))
+        for i, (step_a, file_a, set_a) in enumerate(entries):
+            for step_b, file_b, set_b in entries[i + 1:]:
+                out.append(Comparison(rating, step_a, _stated(rating, set_a), step_b, _stated(rating, set_b),
+                                      "same" if set_a & set_b else "differ", frozenset({file_a, file_b})))
+    return out
+
+
+_UNITS = {"voltage": "V", "frequency": "Hz"}
+
+
+def _stated(rating: str, values: set[str]) -> str:
+    """"200 V" or "200 V / 400 V": what one source states for a rating."""
+    return " / ".join(f"{v} {_UNITS.get(rating, '')}".strip() for v in sorted(values))
+
+
+def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
+    """Values that should agree across evidence but do not (`value_comparisons`): a near miss
+    heard in speech is `uncertain_match`, anything else that differs a `conflict`."""
+    flags: list[Flag] = []
+    for c in value_comparisons(steps):
+        if c.verdict == "close":
+            flags.append(Flag(kind="uncertain_match", steps=[c.step_a, c.step_b], message=(
+                f"{c.what} {c.a!r} in {c.step_a} and {c.b!r} in {c.step_b} are close but not equal; "
+                "speech recognition often mishears letters: check the recording")))
+        elif c.verdict == "differ":
+            flags.append(Flag(kind="conflict", steps=[c.step_a, c.step_b],
+                              message=f"{c.what} differs: {c.a!r} in {c.step_a} vs {c.b!r} in {c.step_b}"))
     return flags
 
 
-def count_mismatch(question: str, steps: Sequence[StepResult]) -> list[Flag]:
-    """The question, or a memo, states a number of people; the detector counted another.
+def count_comparisons(question: str, steps: Sequence[StepResult]) -> list[Comparison]:
+    """A number of people the question, or a memo, states against the detector's count.
 
-    A stated count between the detector's sure count and its full count is not a
-    conflict: the extra detections are as likely furniture as people, so it is flagged
-    `uncertain_match` for a person to look at, and the draft told it is probably the same."""
+    A stated count between the detector's sure count and its full count is "close": the
+    extra detections are as likely furniture as people."""
     count = people_count_range(steps)
     if count is None:
         return []
-    detect_steps = [s["step"] for s in steps if detected(s)]
+    detect_steps = [s for s in steps if detected(s)]
+    found = _found(count)
+    detector = ", ".join(s["step"] for s in detect_steps)
     stated = count_in_question(question)
     if stated is not None:
-        flag = _compare_count(stated, count, detect_steps, f"the question says {stated} people")
-        return [flag] if flag else []
-    flags = []
+        return [Comparison("people", "question", str(stated), detector, found, _count_verdict(stated, count),
+                           frozenset(s["file"] for s in detect_steps), note=f"the question says {stated} people")]
+    out = []
     for src in sources(steps):
         heard_count = counted_aloud(src.text) if src.produces == Produces.TRANSCRIPT else None
-        if heard_count is not None and (flag := _compare_count(
-                heard_count, count, [src.step, *detect_steps], f"the memo in {src.step} counts {heard_count}")):
-            flags.append(flag)
+        if heard_count is not None:
+            out.append(Comparison("people", src.step, str(heard_count), detector, found,
+                                  _count_verdict(heard_count, count),
+                                  frozenset({src.file, *(s["file"] for s in detect_steps)}),
+                                  note=f"the memo in {src.step} counts {heard_count}"))
+    return out
+
+
+def count_mismatch(question: str, steps: Sequence[StepResult]) -> list[Flag]:
+    """A stated number of people the detector's count does not confirm (`count_comparisons`)."""
+    flags = []
+    for c in count_comparisons(question, steps):
+        detectors = c.step_b.split(", ")
+        involved = detectors if c.step_a == "question" else [c.step_a, *detectors]
+        if c.verdict == "close":
+            sure, seen = people_count_range(steps) or (0, 0)
+            flags.append(Flag(kind="uncertain_match", steps=involved, message=(
+                f"{c.note}; the detector found {seen}, {sure} of them with confidence ≥ {CONFIDENT_DETECTION:g}")))
+        elif c.verdict == "differ":
+            flags.append(Flag(kind="count_mismatch", steps=involved, message=f"{c.note}; the detector found {c.b}"))
     return flags
 
 
-def _compare_count(stated: int, count: tuple[int, int], steps: list[str], said: str) -> Flag | None:
+def _count_verdict(stated: int, count: tuple[int, int]) -> str:
     sure, seen = count
-    if stated == seen:
-        return None
-    if sure <= stated < seen:
-        return Flag(kind="uncertain_match", steps=steps, message=(
-            f"{said}; the detector found {seen}, {sure} of them with confidence ≥ {CONFIDENT_DETECTION:g}"))
-    found = f"{seen}" if sure == seen else f"{seen} ({sure} with confidence ≥ {CONFIDENT_DETECTION:g})"
-    return Flag(kind="count_mismatch", steps=steps, message=f"{said}; the detector found {found}")
+    return "same" if stated == seen else "close" if sure <= stated < seen else "differ"
+
+
+def _found(count: tuple[int, int]) -> str:
+    sure, seen = count
+    return f"{seen}" if sure == seen else f"{seen} ({sure} with confidence ≥ {CONFIDENT_DETECTION:g})"
 
 
 def tool_flags(steps: Sequence[StepResult], low: float) -> list[Flag]:

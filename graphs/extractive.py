@@ -51,11 +51,12 @@ class FieldAnswer:
 
 
 def asks_yes_no(question: str) -> bool:
-    """A yes/no question: it opens with an auxiliary ("Is…", "Has…"), or in Japanese ends in か."""
+    """A yes/no question: its last sentence opens with an auxiliary ("Is…", "The lead says 6.
+    Is that right?"), or in Japanese it ends in か without asking 何, どれ…"""
     q = unicodedata.normalize("NFKC", question).strip()
     if _JA.search(q):
         return bool(re.search(r"か[？?]?\s*$", q)) and not _JA_ASKS_VALUE.search(q)
-    return bool(_YES_NO.search(q))
+    return bool(_YES_NO.search(re.split(r"(?<=[.!?])\s+", q)[-1]))
 
 
 def asks_for_a_value(question: str) -> bool:

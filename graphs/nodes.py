@@ -26,6 +26,7 @@ from graphs.answer_checks import (
     wrong_field_flags,
 )
 from graphs.answer_text import is_refusal, plainly_refused, refusal, with_counter
+from graphs.comparison_answer import comparison_answer
 from graphs.consistency import confidence, conflicts, count_mismatch, tool_flags
 from graphs.context import GraphContext
 from graphs.contract import Decision, Event, now
@@ -106,8 +107,9 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
         return {"facts": facts, "draft_answer": answer, "citations": [], "replaced_draft": None,
                 "timestamps": _stamp(state, "drafted")}
-    if ctx.extractive_answers and (found := field_answer(question, steps) or uncertain_fall_answer(
-            question, steps, ctx.alarm_classes, ctx.alarm_floor, ctx.policy()[0].detector_class_min_confidence)):
+    if ctx.extractive_answers and (found := field_answer(question, steps) or comparison_answer(question, steps)
+                                   or uncertain_fall_answer(question, steps, ctx.alarm_classes, ctx.alarm_floor,
+                                                            ctx.policy()[0].detector_class_min_confidence)):
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": found.answer, "citations": found.citations,
                                                   "cited_lines": [], "revisions": 0, "draft_source": "code"})
         return {"facts": facts, "draft_answer": found.answer, "citations": found.citations, "cited_lines": [],
