@@ -59,27 +59,25 @@ def comparison_answer(question: str, steps: Sequence[StepResult]) -> FieldAnswer
         opener = {"differ": "いいえ。", "close": "おそらく同じです。", "same": "はい。"}[verdict]
         return FieldAnswer(field="comparison", answer=f"{opener}{body}。", citations=cited)
     opener = {"differ": "No", "close": "Probably yes", "same": "Yes"}[verdict]
-    tail = " (a near miss that speech recognition often makes: check the recording)" if verdict == "close" else ""
+    tail = "" if verdict != "close" else (
+        " (some of the detections are unsure: a person should look)" if ordered[0].what == "people"
+        else " (a near miss that speech recognition often makes: check the recording)")
     return FieldAnswer(field="comparison", answer=f"{opener}: {body}{tail}.", citations=cited)
 
 
 _EN = {"same": "match", "close": "are close but not equal", "differ": "differ"}
 _JA = {"same": "一致します", "close": "近いが同じではありません", "differ": "異なります"}
-
-
-def _source(c: Comparison, side: str) -> str:
-    step = c.step_a if side == "a" else c.step_b
-    return "the question" if step == "question" else step
+_JA_NAMES = {"serial number": "製造番号", "model": "型式", "part number": "品番", "voltage": "電圧", "frequency": "周波数"}
 
 
 def _pair_en(c: Comparison) -> str:
     if c.what == "people":
-        return f"{_source(c, 'a')} says {c.a} people and the detector ({c.step_b}) found {c.b}: they {_EN[c.verdict]}"
-    return f"the {c.what} {c.a} ({_source(c, 'a')}) and {c.b} ({c.step_b}) {_EN[c.verdict]}"
+        return f"{c.note} and the detector ({c.step_b}) found {c.b}: they {_EN[c.verdict]}"
+    return f"the {c.what} {c.a} ({c.step_a}) and {c.b} ({c.step_b}) {_EN[c.verdict]}"
 
 
 def _pair_ja(c: Comparison) -> str:
     if c.what == "people":
         who = "質問" if c.step_a == "question" else c.step_a
         return f"{who}では{c.a}人、検出（{c.step_b}）では{c.b}人で{_JA[c.verdict]}"
-    return f"{c.what}の{c.a}（{c.step_a}）と{c.b}（{c.step_b}）は{_JA[c.verdict]}"
+    return f"{_JA_NAMES.get(c.what, c.what)}の{c.a}（{c.step_a}）と{c.b}（{c.step_b}）は{_JA[c.verdict]}"
