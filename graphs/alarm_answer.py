@@ -13,17 +13,14 @@ is a plain "no" it writes well.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
 from graphs.answer_checks import alarm_detections
 from graphs.answer_text import is_japanese
-from graphs.evidence import FALL_WORDS
+from graphs.evidence import ASKS_ABOUT_A_FALL
 from graphs.extractive import FieldAnswer, asks_yes_no
 from graphs.state import StepResult
-
-ASKS_ABOUT_A_FALL = re.compile(FALL_WORDS.pattern + r"|\bfall(?:en)?\s+(?:down|over)\b|倒れ|転倒", re.I)
 
 
 def uncertain_fall_answer(question: str, steps: Sequence[StepResult], alarm_classes: frozenset[str],

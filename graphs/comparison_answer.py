@@ -52,7 +52,7 @@ def comparison_answer(question: str, steps: Sequence[StepResult]) -> FieldAnswer
     verdict = "differ" if "differ" in verdicts else "close" if "close" in verdicts else "same"
     # The pairs that decide it come first.
     ordered = sorted(compared, key=lambda c: c.verdict != verdict)[:SHOWN]
-    cited = list(dict.fromkeys(s for c in ordered for s in (c.step_a, *c.step_b.split(", ")) if s != "question"))
+    cited = list(dict.fromkeys(s for c in ordered for s in c.steps))
     ja = is_japanese(question)
     body = ("、".join(_pair_ja(c) for c in ordered) if ja else "; ".join(_pair_en(c) for c in ordered))
     if ja:

@@ -48,13 +48,24 @@ class Comparison:
 
     what: str
     step_a: str
+    """The step that gives `a`, or "question" for a count the question states."""
     a: str
-    step_b: str
+    steps_b: tuple[str, ...]
+    """The step that gives `b` (a people count: every detector step)."""
     b: str
     verdict: str
     files: frozenset[str] = frozenset()
     """The files the two values come from (one file: two readings of the same page)."""
     note: str = ""
+
+    @property
+    def step_b(self) -> str:
+        return ", ".join(self.steps_b)
+
+    @property
+    def steps(self) -> list[str]:
+        """The steps the comparison rests on."""
+        return [s for s in (self.step_a, *self.steps_b) if s != "question"]
 
 
 def value_comparisons(steps: Sequence[StepResult]) -> list[Comparison]:
@@ -80,7 +91,7 @@ def value_comparisons(steps: Sequence[StepResult]) -> list[Comparison]:
                     continue
                 verdict = ("same" if na in nb or nb in na else
                            "close" if Produces.TRANSCRIPT in (made_a, made_b) and heard_alike(na, nb) else "differ")
-                out.append(Comparison(label, step_a, a, step_b, b, verdict, frozenset({file_a, file_b})))
+                out.append(Comparison(label, step_a, a, (step_b,), b, verdict, frozenset({file_a, file_b})))
     by_rating: dict[str, list[tuple[str, str, set[str]]]] = {}
     for src in srcs:
         for rating, stated in ratings(src.text).items():
@@ -88,7 +99,7 @@ def value_comparisons(steps: Sequence[StepResult]) -> list[Comparison]:
     for rating, entries in by_rating.items():
         for i, (step_a, file_a, set_a) in enumerate(entries):
             for step_b, file_b, set_b in entries[i + 1:]:
-                out.append(Comparison(rating, step_a, _stated(rating, set_a), step_b, _stated(rating, set_b),
+                out.append(Comparison(rating, step_a, _stated(rating, set_a), (step_b,), _stated(rating, set_b),
                                       "same" if set_a & set_b else "differ", frozenset({file_a, file_b})))
     return out
 
@@ -107,11 +118,11 @@ def conflicts(steps: Sequence[StepResult]) -> list[Flag]:
     flags: list[Flag] = []
     for c in value_comparisons(steps):
         if c.verdict == "close":
-            flags.append(Flag(kind="uncertain_match", steps=[c.step_a, c.step_b], message=(
+            flags.append(Flag(kind="uncertain_match", steps=c.steps, message=(
                 f"{c.what} {c.a!r} in {c.step_a} and {c.b!r} in {c.step_b} are close but not equal; "
                 "speech recognition often mishears letters: check the recording")))
         elif c.verdict == "differ":
-            flags.append(Flag(kind="conflict", steps=[c.step_a, c.step_b],
+            flags.append(Flag(kind="conflict", steps=c.steps,
                               message=f"{c.what} differs: {c.a!r} in {c.step_a} vs {c.b!r} in {c.step_b}"))
     return flags
 
@@ -126,7 +137,7 @@ def count_comparisons(question: str, steps: Sequence[StepResult]) -> list[Compar
         return []
     detect_steps = [s for s in steps if detected(s)]
     found = _found(count)
-    detector = ", ".join(s["step"] for s in detect_steps)
+    detector = tuple(s["step"] for s in detect_steps)
     stated = count_in_question(question)
     if stated is not None:
         return [Comparison("people", "question", str(stated), detector, found, _count_verdict(stated, count),
@@ -145,15 +156,13 @@ def count_comparisons(question: str, steps: Sequence[StepResult]) -> list[Compar
 def count_mismatch(question: str, steps: Sequence[StepResult]) -> list[Flag]:
     """A stated number of people the detector's count does not confirm (`count_comparisons`)."""
     flags = []
+    sure, seen = people_count_range(steps) or (0, 0)
     for c in count_comparisons(question, steps):
-        detectors = c.step_b.split(", ")
-        involved = detectors if c.step_a == "question" else [c.step_a, *detectors]
         if c.verdict == "close":
-            sure, seen = people_count_range(steps) or (0, 0)
-            flags.append(Flag(kind="uncertain_match", steps=involved, message=(
+            flags.append(Flag(kind="uncertain_match", steps=c.steps, message=(
                 f"{c.note}; the detector found {seen}, {sure} of them with confidence ≥ {CONFIDENT_DETECTION:g}")))
         elif c.verdict == "differ":
-            flags.append(Flag(kind="count_mismatch", steps=involved, message=f"{c.note}; the detector found {c.b}"))
+            flags.append(Flag(kind="count_mismatch", steps=c.steps, message=f"{c.note}; the detector found {c.b}"))
     return flags
 
 

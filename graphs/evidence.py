@@ -275,4 +275,6 @@ def people_count_range(steps: Sequence[StepResult]) -> tuple[int, int] | None:
 COLOURS = {"red", "green", "blue", "yellow", "orange", "purple", "black", "white", "grey", "gray",
            "brown", "pink", "silver", "gold", "赤", "青", "緑", "黄色", "黒", "白"}
 FALL_WORDS = re.compile(r"\b(fallen|fell|falling|collapsed|lying on the (?:floor|ground)|has fallen|down on the floor)\b", re.I)
+ASKS_ABOUT_A_FALL = re.compile(FALL_WORDS.pattern + r"|\bfall(?:en)?\s+(?:down|over)\b|倒れ|転倒", re.I)
+"""A question about a fall, in English or Japanese (倒れ, 転倒)."""
 NEGATION = re.compile(r"\b(no one|nobody|no person|none|not|no\b|without|neither)", re.I)

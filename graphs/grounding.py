@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from graphs.answer_text import is_refusal
 from graphs.evidence import (
+    ASKS_ABOUT_A_FALL,
     COLOURS,
     FALL_WORDS,
     NEGATION,
@@ -136,8 +137,7 @@ _DENIAL = re.compile(r"^\W*(?:no\b|nobody|no one|none|いいえ|誰も|いませ
 
 def denies_a_fall(question: str, answer: str) -> bool:
     """The answer says no one fell: "No" to a question about a fall, or a fall-word negated."""
-    asks = FALL_WORDS.search(question) or re.search(r"倒れ|転倒", question)
-    if asks and _DENIAL.search(answer):
+    if ASKS_ABOUT_A_FALL.search(question) and _DENIAL.search(answer):
         return True
     return any(FALL_WORDS.search(s) and NEGATION.search(s) for s in re.split(r"(?<=[.!?])\s+", answer))
 
