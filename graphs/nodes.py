@@ -151,10 +151,11 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         replaced = Flag(kind="unsupported_claim", steps=[], message=(
             f"the draft answered {answer!r}, but {'; '.join(unsupported)}; it was replaced by a refusal"))
         answer = refusal(question)
-    elif not reply.get("answerable", True) and not is_refusal(answer):
-        answer = f"{refusal(question)} {answer}"
     answer = with_counter(question, plainly_refused(question, answer))
-    cited = [str(c) for c in reply.get("citations", [])]
+    # No "citations" in the schema: there was one thing to cite (`draft_request`), and an
+    # answer cites it; a refusal rests on nothing.
+    sole = step_ids if "citations" not in schema["properties"] and not is_refusal(answer) else []
+    cited = [str(c) for c in reply.get("citations", sole)]
     # A line ref ("s1:p27:l4") cites its step too; the page jumps to the line.
     citations = list(dict.fromkeys(c.split(":")[0] for c in cited if c.split(":")[0] in step_ids))
     cited_lines = list(dict.fromkeys(c for c in cited if ":" in c))

@@ -51,22 +51,28 @@ and their results are below. Answer the question using ONLY these results and fa
 - Speech recognition and OCR misspell words: a word in the evidence that looks or sounds
   like the question's word ("overheeting" for "overheating") stands for it.
 - Answer in the language of the question.
-- Cite the step ids your answer rests on.
-- If the evidence does not contain the answer, set "answerable" to false and say plainly
-  "The evidence does not show ..." - never guess a colour, material, name or number.
+- Cite the step ids your answer rests on, when asked for citations.
+- If the evidence does not contain the answer, say plainly "The evidence does not
+  show ..." - never guess a colour, material, name or number.
 - One to three sentences."""
 
 DRAFT_USER = """Question: {question}
 
 <evidence>
-Facts computed from the evidence:
-{facts}
-
-Tool results:
+{facts}Tool results:
 {evidence}
 </evidence>
 
-Answer as JSON: {{"answer": "...", "citations": ["s1", ...], "answerable": true|false}}."""
+Answer as JSON: {answer_format}."""
+
+FACTS = """Facts computed from the evidence:
+{facts}
+
+"""
+"""Left out when there are none: "- none" cost ~10 prompt tokens a draft."""
+
+ANSWER_ONLY = '{"answer": "..."}'
+ANSWER_WITH_CITATIONS = '{"answer": "...", "citations": ["s1", ...]}'
 
 REPLAN_USER = """
 
@@ -80,6 +86,6 @@ Choose the ones that may find the answer."""
 REVISE = """Your answer has these problems:
 {problems}
 Answer again using only the facts and tool results. If they do not contain the answer,
-set "answerable" to false and say "The evidence does not show ..."."""
+say "The evidence does not show ..."."""
 
 NOT_SHOWN = "The evidence does not show"

@@ -36,7 +36,8 @@ def test_short_text_is_shown_as_its_lines() -> None:
     messages, schema = draft_request("Which model?", [short], [])
     # Read text is shown as its lines, so a sentence split over lines reads as one.
     assert "read 2 lines (mean confidence 0.90):\nMODEL KX-200\nSERIAL NO. AX-4471-B" in messages[-1]["content"]
-    assert schema["properties"]["citations"]["items"]["enum"] == ["s1"]
+    # One step to cite: the draft is not asked to name it (each generated token ~60 ms).
+    assert list(schema["properties"]) == ["answer"] and "citations" not in messages[-1]["content"]
 
 
 def test_evidence_cannot_close_its_own_quotation() -> None:
@@ -62,7 +63,7 @@ def test_the_prompt_names_each_fact_by_its_step_and_ends_with_the_answer_format(
     assert "s1 (ocr on f1): read 1 lines" in user  # the tool results still say which tool read which file
     # The answer's format comes last, next to where the model starts writing: in the system
     # prompt the 1.5B model answered only half of a two-part question.
-    assert user.rstrip().endswith('"answerable": true|false}.') and "Answer as JSON" not in system
+    assert user.rstrip().endswith('{"answer": "..."}.') and "Answer as JSON" not in system
 
 
 def _transcript(text: str, step: str = "s1") -> StepResult:
