@@ -51,12 +51,13 @@ def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[st
     refs = [line.ref for lines in shown.values() for line in lines]
     cite = step_ids + refs
     # Every generated token costs ~60 ms on two cores. With one thing to cite, the citation is
-    # known without asking; whether the evidence answers is read from the answer itself
-    # (`is_refusal`), as the check does anyway: {"answer": "4"} is 8 tokens, the old
-    # {"answer": "4", "citations": ["s1"], "answerable": true} 20 (~0.7 s a draft).
+    # known without asking: {"answer": "4", "answerable": true} is 14 tokens, with
+    # "citations": ["s1"] 20 (~0.4 s a draft). "answerable" stays: without it the 1.5B draft
+    # refused answers it was shown (a receipt's phone number, a memo's "his belly").
     properties: dict[str, Any] = {"answer": {"type": "string", "minLength": 1, "maxLength": 600}}
     if len(cite) > 1:
         properties["citations"] = {"type": "array", "items": {"enum": cite}, "maxItems": min(len(cite), 8)}
+    properties["answerable"] = {"type": "boolean"}
     schema = {"type": "object", "properties": properties, "required": list(properties)}
     facts = [*facts, *_spelled_number_facts(by_step, shown)]
     evidence = "\n".join(f"{s['step']} ({s['tool']} on {s['file']}): " + _step_evidence(s, by_step, shown)
@@ -70,6 +71,12 @@ def draft_request(question: str, steps: Sequence[StepResult], facts: Sequence[st
     ]
     return messages, schema
 
+
+ALL_LINES_UNMATCHED = 40
+"""Long text none of whose lines shares a word with the question ("What phone number is on this
+receipt?" of a 23-line receipt) is shown whole, as its lines, up to this many. It used to be
+"23 lines; none shares a word with the question" and the summary's quoted lines with their
+scores: told that, the 1.5B draft refused a phone number shown on the next line."""
 
 SPELLED_NUMBER_FACTS = 4
 """At most this many spelled-number facts: a novel's page is full of them."""
@@ -111,8 +118,8 @@ def _step_evidence(step: StepResult, by_step: dict[str, list[Line]], shown: dict
     """A step's summary; for long evidence, the passages relevant to the question, cited by line."""
     if not step["ok"]:
         return f"ERROR {step['error']}"
-    if step["step"] not in shown:
-        lines = by_step.get(step["step"])
+    lines = by_step.get(step["step"])
+    if step["step"] not in shown or (not shown[step["step"]] and len(lines or ()) <= ALL_LINES_UNMATCHED):
         if not lines or step.get("produces") != Produces.TEXT:
             return step["summary"]
         # Read text as the lines it is, not as quoted fragments with scores: a small model
@@ -122,7 +129,7 @@ def _step_evidence(step: StepResult, by_step: dict[str, list[Line]], shown: dict
     picked = shown[step["step"]]
     total = len(by_step[step["step"]])
     if not picked:
-        return f"{total} lines; none shares a word with the question. {step['summary']}"
+        return step["summary"]
     return (f"{total} lines; the {len(picked)} most relevant to the question, each cited as [step:page:line]:\n"
             + render_lines(picked))
 

@@ -43,6 +43,8 @@ _SUBJECT_QUESTION = re.compile(
     rf"\b(?:what|who|which\s+\w+)\s+(?:(?:does|did|do)\s+(?:[\w'-]+\s+){{1,4}}?{_SAYING}\s+)?(?P<rest>[^?]+)", re.I)
 _CLAUSE_START = frozenset(["and", "but", "or", "that", "which", "who", "because", "so", "then", "when", "while"])
 _WORD = re.compile(r"[\w'-]+")
+_CLAUSE_BREAKS = ",;:"
+_WORD_OR_BREAK = re.compile(r"[\w'-]+|[,;:]")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 _JA_WH = re.compile(r"(?:何|なに|誰|だれ|どこ|どれ)(?:から|まで|が|を|に|で|へ|と|は)?")
 
@@ -69,13 +71,13 @@ def _english(question: str, transcript: str) -> str | None:
         return None
     verb = words[0]
     for sentence in _SENTENCE_END.split(transcript):
-        heard = _WORD.findall(sentence)
+        heard = _WORD_OR_BREAK.findall(sentence)
         at = next((i for i, w in enumerate(heard) if _same_word(w, verb)), None)
         if not at:  # not there, or the sentence's first word: no subject before it
             continue
-        first = 0
+        first = 0  # the clause holding the verb: after the last comma or conjunction before it
         for i, w in enumerate(heard[:at]):
-            if w.lower() in _CLAUSE_START:
+            if w.lower() in _CLAUSE_START or w in _CLAUSE_BREAKS:
                 first = i + 1
         subject = heard[first:at]
         while subject and subject[-1].lower() in _AUXILIARIES:

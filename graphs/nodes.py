@@ -151,6 +151,8 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         replaced = Flag(kind="unsupported_claim", steps=[], message=(
             f"the draft answered {answer!r}, but {'; '.join(unsupported)}; it was replaced by a refusal"))
         answer = refusal(question)
+    elif not reply.get("answerable", True) and not is_refusal(answer):
+        answer = f"{refusal(question)} {answer}"
     answer = with_counter(question, plainly_refused(question, answer))
     # No "citations" in the schema: there was one thing to cite (`draft_request`), and an
     # answer cites it; a refusal rests on nothing.

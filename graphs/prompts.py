@@ -52,8 +52,8 @@ and their results are below. Answer the question using ONLY these results and fa
   like the question's word ("overheeting" for "overheating") stands for it.
 - Answer in the language of the question.
 - Cite the step ids your answer rests on, when asked for citations.
-- If the evidence does not contain the answer, say plainly "The evidence does not
-  show ..." - never guess a colour, material, name or number.
+- If the evidence does not contain the answer, set "answerable" to false and say plainly
+  "The evidence does not show ..." - never guess a colour, material, name or number.
 - One to three sentences."""
 
 DRAFT_USER = """Question: {question}
@@ -71,8 +71,8 @@ FACTS = """Facts computed from the evidence:
 """
 """Left out when there are none: "- none" cost ~10 prompt tokens a draft."""
 
-ANSWER_ONLY = '{"answer": "..."}'
-ANSWER_WITH_CITATIONS = '{"answer": "...", "citations": ["s1", ...]}'
+ANSWER_ONLY = '{"answer": "...", "answerable": true|false}'
+ANSWER_WITH_CITATIONS = '{"answer": "...", "citations": ["s1", ...], "answerable": true|false}'
 
 REPLAN_USER = """
 
@@ -86,6 +86,6 @@ Choose the ones that may find the answer."""
 REVISE = """Your answer has these problems:
 {problems}
 Answer again using only the facts and tool results. If they do not contain the answer,
-say "The evidence does not show ..."."""
+set "answerable" to false and say "The evidence does not show ..."."""
 
 NOT_SHOWN = "The evidence does not show"

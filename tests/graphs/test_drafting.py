@@ -37,7 +37,7 @@ def test_short_text_is_shown_as_its_lines() -> None:
     # Read text is shown as its lines, so a sentence split over lines reads as one.
     assert "read 2 lines (mean confidence 0.90):\nMODEL KX-200\nSERIAL NO. AX-4471-B" in messages[-1]["content"]
     # One step to cite: the draft is not asked to name it (each generated token ~60 ms).
-    assert list(schema["properties"]) == ["answer"] and "citations" not in messages[-1]["content"]
+    assert list(schema["properties"]) == ["answer", "answerable"] and "citations" not in messages[-1]["content"]
 
 
 def test_evidence_cannot_close_its_own_quotation() -> None:
@@ -63,7 +63,7 @@ def test_the_prompt_names_each_fact_by_its_step_and_ends_with_the_answer_format(
     assert "s1 (ocr on f1): read 1 lines" in user  # the tool results still say which tool read which file
     # The answer's format comes last, next to where the model starts writing: in the system
     # prompt the 1.5B model answered only half of a two-part question.
-    assert user.rstrip().endswith('{"answer": "..."}.') and "Answer as JSON" not in system
+    assert user.rstrip().endswith('{"answer": "...", "answerable": true|false}.') and "Answer as JSON" not in system
 
 
 def _transcript(text: str, step: str = "s1") -> StepResult:
@@ -97,3 +97,14 @@ def test_a_long_documents_passages_are_also_found_by_what_the_other_file_says() 
     question = "The memo names his favourite dish. Is that kind of food on the receipt?"
     messages, _ = draft_request(question, [receipt, memo], [])
     assert "[s1:p2:l11] 12 Crunchy Taco" in messages[-1]["content"]
+
+
+def test_long_text_sharing_no_word_with_the_question_is_shown_whole_as_its_lines() -> None:
+    rows = ["KOREAN RESTAURANT", "(714) 879-3574", *[f"ITEM {i} T1 ${i}.99" for i in range(21)]]
+    receipt = StepResult(step="s1", tool="any_reader", produces="text", file="f1", ok=True,
+                         summary=f"Read {len(rows)} lines", confidence=0.99, result={"text": "\n".join(rows)},
+                         error=None, error_kind=None, duration_ms=1.0, cached=False)
+    messages, schema = draft_request("What phone number is printed on this receipt?", [receipt], [])
+    prompt = messages[-1]["content"]
+    assert "KOREAN RESTAURANT\n(714) 879-3574\nITEM 0 T1" in prompt and "none shares a word" not in prompt
+    assert list(schema["properties"]) == ["answer", "answerable"]

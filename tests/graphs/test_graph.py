@@ -172,7 +172,7 @@ def test_unanswerable_reject_coverage_and_tool_error(reg: Registry, tmp_path: Pa
     # The planner picks only the broken tool; code adds OCR for the image and ASR for the memo? No:
     # the image is covered by "broken", so only the memo gets a coverage step.
     plan = {"steps": [{"tool": "broken", "file": "f1"}, {"tool": "nope", "file": "f1"}]}
-    draft = {"answer": "the evidence does not show the colour."}
+    draft = {"answer": "The colour is not in the results.", "answerable": False}
     # Unanswered, so it looks again: the one untried pair (ocr on f1) runs without asking the
     # planner, and the second draft still cannot tell; nothing is left to try after that.
     graph, ctx, llm = make(reg, tmp_path, saver, [plan, draft, draft])

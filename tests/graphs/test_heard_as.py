@@ -22,7 +22,7 @@ def test_the_subject_of_the_asked_verb_is_the_answer_not_the_last_noun() -> None
 
 def test_a_misheard_verb_is_found_by_its_spelling_and_named() -> None:
     facts = heard_as("In this voice memo, what counselled him?",
-                     _heard("He had eaten well and his belly countled him to rest."))
+                     _heard("Stuffed into you, his belly countled him."))
     assert facts == ['s1: the transcript says "his belly countled": so what counselled him: "his belly" '
                      '("countled" heard for "counselled")']
 
@@ -36,7 +36,7 @@ def test_japanese_wh_phrase_lines_up_with_what_was_said_between_shared_anchors()
 
 
 def test_nothing_is_said_when_the_transcript_does_not_hold_the_asked_verb() -> None:
-    belly = _heard("He had eaten well and his belly countled him to rest.")
+    belly = _heard("Stuffed into you, his belly countled him.")
     assert heard_as("Which machine does the worker say is broken in this voice memo?", belly) == []
     assert heard_as("Who does the speaker call the apostle of the middle classes?",
                     _heard("Mr. Quilter is the apostle of the middle classes.")) == []  # an object question
