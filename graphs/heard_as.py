@@ -84,7 +84,7 @@ def _english(question: str, transcript: str) -> str | None:
             subject.pop()
         if not subject:
             continue
-        first = max(first, first + len(subject) - MAX_SUBJECT_WORDS)
+        first += max(0, len(subject) - MAX_SUBJECT_WORDS)  # the quote starts where the phrase does
         phrase = " ".join(subject[-MAX_SUBJECT_WORDS:])
         misheard = f' ("{heard[at]}" heard for "{verb}")' if heard[at].lower() != verb.lower() else ""
         asked_phrase = " ".join(_WORD.findall(asked["rest"])[:6])
