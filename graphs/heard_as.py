@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from graphs.answer_text import is_japanese
@@ -40,7 +41,7 @@ ANCHOR_CHARS = 2
 _AUXILIARIES = frozenset(["is", "are", "was", "were", "be", "been", "has", "have", "had", "will", "would", "can", "could", "may", "might"])
 _SAYING = r"(?:say|said|says|mention|mentions|mentioned|claim|claims|report|reports|think|thinks)"
 _SUBJECT_QUESTION = re.compile(
-    rf"\b(?:what|who|which\s+\w+)\s+(?:(?:does|did|do)\s+(?:[\w'-]+\s+){{1,4}}?{_SAYING}\s+)?(?P<rest>[^?]+)", re.I)
+    rf"\b(?P<wh>what|who|which\s+\w+)\s+(?:(?:does|did|do)\s+(?:[\w'-]+\s+){{1,4}}?{_SAYING}\s+)?(?P<rest>[^?]+)", re.I)
 _CLAUSE_START = frozenset(["and", "but", "or", "that", "which", "who", "because", "so", "then", "when", "while"])
 _WORD = re.compile(r"[\w'-]+")
 _CLAUSE_BREAKS = ",;:"
@@ -62,17 +63,38 @@ def heard_as(question: str, steps: Sequence[StepResult]) -> list[str]:
     return facts
 
 
-def _english(question: str, transcript: str) -> str | None:
+@dataclass(frozen=True)
+class Subject:
+    """What a transcript sentence has before the question's verb, within its clause."""
+
+    asked: str
+    """The question's wh-word ("which machine", "what")."""
+    verb: str
+    """The question's verb ("overheating")."""
+    quote: list[str]
+    """The sentence's words from the phrase's start to the verb as heard."""
+    phrase: list[str]
+    """The words in the wh-word's place ("Machine", "KX200")."""
+    between: list[str]
+    """The auxiliaries between the phrase and the verb ("is")."""
+
+    @property
+    def heard_verb(self) -> str:
+        return self.quote[-1]
+
+
+def english_subjects(question: str, transcript: str) -> Iterator[Subject]:
+    """For a subject question whose verb the transcript holds, each sentence's phrase before it."""
     asked = _SUBJECT_QUESTION.search(question)
     if not asked:
-        return None
+        return
     words = [w for w in _WORD.findall(asked["rest"]) if w.lower() not in _AUXILIARIES]
     if not words or words[0].lower() in {"do", "does", "did"}:  # "who does he call …": an object question
-        return None
+        return
     verb = words[0]
     for sentence in _SENTENCE_END.split(transcript):
         heard = _WORD_OR_BREAK.findall(sentence)
-        at = next((i for i, w in enumerate(heard) if _same_word(w, verb)), None)
+        at = next((i for i, w in enumerate(heard) if same_word(w, verb)), None)
         if not at:  # not there, or the sentence's first word: no subject before it
             continue
         first = 0  # the clause holding the verb: after the last comma or conjunction before it
@@ -80,20 +102,30 @@ def _english(question: str, transcript: str) -> str | None:
             if w.lower() in _CLAUSE_START or w in _CLAUSE_BREAKS:
                 first = i + 1
         subject = heard[first:at]
+        between: list[str] = []
         while subject and subject[-1].lower() in _AUXILIARIES:
-            subject.pop()
+            between.insert(0, subject.pop())
         if not subject:
             continue
         first += max(0, len(subject) - MAX_SUBJECT_WORDS)  # the quote starts where the phrase does
-        phrase = " ".join(subject[-MAX_SUBJECT_WORDS:])
-        misheard = f' ("{heard[at]}" heard for "{verb}")' if heard[at].lower() != verb.lower() else ""
-        asked_phrase = " ".join(_WORD.findall(asked["rest"])[:6])
-        return (f'the transcript says "{" ".join(heard[first:at + 1])}": so what {asked_phrase}: "{phrase}"'
-                + misheard)
-    return None
+        yield Subject(asked=asked["wh"], verb=verb, quote=heard[first:at + 1], phrase=subject[-MAX_SUBJECT_WORDS:],
+                      between=between)
 
 
-def _same_word(heard: str, asked: str) -> bool:
+def _english(question: str, transcript: str) -> str | None:
+    found = next(english_subjects(question, transcript), None)
+    if found is None:
+        return None
+    misheard = (f' ("{found.heard_verb}" heard for "{found.verb}")'
+                if found.heard_verb.lower() != found.verb.lower() else "")
+    asked = _SUBJECT_QUESTION.search(question)
+    asked_phrase = " ".join(_WORD.findall(asked["rest"])[:6]) if asked else found.verb
+    return (f'the transcript says "{" ".join(found.quote)}": so what {asked_phrase}: "{" ".join(found.phrase)}"'
+            + misheard)
+
+
+def same_word(heard: str, asked: str) -> bool:
+    """One word, or a near-spelling of a word of five letters or more (`SIMILAR_SPELLING`)."""
     h, a = heard.lower(), asked.lower()
     if h == a:
         return True

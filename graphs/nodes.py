@@ -31,8 +31,9 @@ from graphs.consistency import confidence, conflicts, count_mismatch, tool_flags
 from graphs.context import GraphContext
 from graphs.contract import Decision, Event, now
 from graphs.drafting import draft_facts, draft_request
-from graphs.extractive import field_answer
+from graphs.extractive import FieldAnswer, field_answer
 from graphs.grounding import SHORT_ANSWER_WORDS, unsupported_claims
+from graphs.heard_answer import named_subject_answer
 from graphs.injection import instruction_lines
 from graphs.peek import glance
 from graphs.planner import make_plan, untried_pairs
@@ -107,9 +108,7 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": answer})
         return {"facts": facts, "draft_answer": answer, "citations": [], "replaced_draft": None,
                 "timestamps": _stamp(state, "drafted")}
-    if ctx.extractive_answers and (found := field_answer(question, steps) or comparison_answer(question, steps)
-                                   or uncertain_fall_answer(question, steps, ctx.alarm_classes, ctx.alarm_floor,
-                                                            ctx.policy()[0].detector_class_min_confidence)):
+    if ctx.extractive_answers and (found := _code_answer(question, steps, ctx)):
         ctx.emit(state["job_id"], Event.DRAFTED, {"draft_answer": found.answer, "citations": found.citations,
                                                   "cited_lines": [], "revisions": 0, "draft_source": "code"})
         return {"facts": facts, "draft_answer": found.answer, "citations": found.citations, "cited_lines": [],
@@ -167,6 +166,15 @@ def draft(state: JobState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     return {"facts": facts, "draft_answer": answer, "citations": citations, "cited_lines": cited_lines,
             "draft_revisions": revisions, "draft_source": "llm", "replaced_draft": replaced,
             "timestamps": _stamp(state, "drafted")}
+
+
+def _code_answer(question: str, steps: list[StepResult], ctx: GraphContext) -> FieldAnswer | None:
+    """The answer code gives exactly when the evidence leaves no doubt (a labelled field, a
+    comparison of codes, an uncertain fall, a memo naming one machine), or None."""
+    return (field_answer(question, steps) or comparison_answer(question, steps)
+            or uncertain_fall_answer(question, steps, ctx.alarm_classes, ctx.alarm_floor,
+                                     ctx.policy()[0].detector_class_min_confidence)
+            or named_subject_answer(question, steps))
 
 
 def _llm_stats(ctx: GraphContext, before: object) -> dict[str, Any] | None:
