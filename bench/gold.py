@@ -1,6 +1,6 @@
 """The gold set through the service, beside the plain script, on the same cases in one run.
 
-    python -m bench.gold [--only ID,KIND,...] [--before] [--out DIR]
+    python -m bench.gold [--only ID,KIND,...] [--before] [--submitters N] [--out DIR]
 
 Sides, one after another so they never share the cores:
 - `jimoku`: `jimoku serve` on its defaults (a fresh data folder), each case posted with its
@@ -9,6 +9,9 @@ Sides, one after another so they never share the cores:
 - `before` (with `--before`): the same service with the code-written plan and answer of
   field questions off (`JIMOKU_FIELD_PLANS=0`, `JIMOKU_EXTRACTIVE_ANSWERS=0`), i.e. every
   plan and draft by the LLM, as before they existed;
+- `jimoku xN` (`--submitters`, default 4): the jimoku side again on a second fresh service,
+  N submitters posting and polling at once: jobs per minute over the gold mix, beside the
+  one-submitter side's and issue 14's figure;
 - `plain`: `bench.plain`, the same models kept warm with no jimoku.
 Each side is warmed by one job first (not counted). The gold cases share some files (a
 plate asked for its serial and its model), so the service's result cache serves the second
@@ -23,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,9 @@ from bench.stats import ratio
 
 CASES = Path("eval/cases")
 MEDIAN_TARGET_S, P95_TARGET_S, RATIO_TARGET = 3.5, 6.0, 0.67
+ISSUE_BASELINE_JOBS_PER_MIN, THROUGHPUT_TARGET = 11.7, 1.5
+"""Issue 14's "today": 11.7 jobs/min with 4 clients (bench/README, the 2026-11-28 full run), every
+job a nameplate the LLM planned and drafted."""
 BEFORE_ENV = {"JIMOKU_FIELD_PLANS": "0", "JIMOKU_EXTRACTIVE_ANSWERS": "0"}
 
 
@@ -53,18 +60,18 @@ def _gap_s(doc: dict[str, Any], start: str, end: str) -> float | None:
     return (datetime.fromisoformat(ts[end]) - datetime.fromisoformat(first)).total_seconds()
 
 
-def _service_case(client: httpx.Client, server: Any, case: GoldCase) -> dict[str, Any]:
+def _service_case(client: httpx.Client, server: Any, case: GoldCase, poll_s: float = 0.125) -> dict[str, Any]:
     started = time.perf_counter()
     response = client.post("/v1/jobs", data={"question": case.question},
                            files=[("files", (f.name, f.read_bytes())) for f in case.files])
     if response.status_code != 202:
         raise RuntimeError(f"{case.id}: POST /v1/jobs answered {response.status_code}: {response.text[:200]}")
     job_id = response.json()["id"]
-    while True:  # polled 8 times a second: under the per-key rate limit (600 requests a minute)
+    while True:  # all submitters together stay under the per-key rate limit (600 requests a minute)
         got = client.get(f"/v1/jobs/{job_id}")
         if got.status_code == 200 and (doc := got.json())["status"] not in ("queued", "running"):
             break
-        time.sleep(0.125 if got.status_code == 200 else 1.0)
+        time.sleep(poll_s if got.status_code == 200 else 1.0)
     wall = time.perf_counter() - started
     events = {e: json.loads(d) for e, d in server.sql(
         f"SELECT event, data FROM job_events WHERE job_id = '{job_id}' AND event IN ('planned', 'drafted')")}
@@ -81,15 +88,30 @@ def _service_case(client: httpx.Client, server: Any, case: GoldCase) -> dict[str
     }
 
 
-def run_service(cases: list[GoldCase], data_dir: Path, extra_env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def run_service(cases: list[GoldCase], data_dir: Path, extra_env: dict[str, str] | None = None,
+                submitters: int = 1) -> tuple[list[dict[str, Any]], float]:
+    """Each case through a fresh service, warmed by one job; with several submitters, that many
+    post and poll at once (each case once, in order of submission), each polling less often.
+    Returns the runs and the wall time of them all."""
     server, _ = coldstart.start(data_dir, extra_env=extra_env)
     try:
         client = httpx.Client(base_url=server.url, timeout=600,
                               headers={"Authorization": f"Bearer {server.keys['submitter']}"})
         _service_case(client, server, cases[0])  # warm-up, not counted
-        return [_service_case(client, server, case) for case in cases]
+        started = time.perf_counter()
+        if submitters == 1:
+            runs = [_service_case(client, server, case) for case in cases]
+        else:
+            with ThreadPoolExecutor(max_workers=submitters) as pool:
+                runs = list(pool.map(lambda case: _service_case(client, server, case, poll_s=0.125 * submitters),
+                                     cases))
+        return runs, time.perf_counter() - started
     finally:
         coldstart.stop(server)
+
+
+def jobs_per_minute(runs: list[dict[str, Any]], wall_s: float) -> float:
+    return 60 * len(runs) / wall_s if wall_s > 0 else 0.0
 
 
 def run_plain(cases: list[GoldCase]) -> list[dict[str, Any]]:
@@ -117,7 +139,7 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(values) if values else 0.0
 
 
-def section(sides: dict[str, list[dict[str, Any]]]) -> Section:
+def section(sides: dict[str, list[dict[str, Any]]], walls: dict[str, float]) -> Section:
     jimoku, base = sides["jimoku"], sides["plain"]
     med, p95 = _median(jimoku, "wall_s"), _p95([r["wall_s"] for r in jimoku])
     r = ratio(med, _median(base, "wall_s"))
@@ -141,13 +163,34 @@ def section(sides: dict[str, list[dict[str, Any]]]) -> Section:
                         + f"; {sum(r['revisions'] for r in runs)}; {sum(r['draft_source'] == 'code' for r in runs)}/{len(runs)}"))
     rows.append(Row("gold", "plain: split, medians: plan / tools / draft (s)",
                     " / ".join(f"{_median(base, k):.2f}" for k in ("plan_s", "tools_s", "draft_s"))))
-    return Section("gold side by side", rows=rows, raw=sides)
+    rows += _throughput_rows(sides, walls)
+    return Section("gold side by side", rows=rows, raw={**sides, "walls_s": walls})
+
+
+def _throughput_rows(sides: dict[str, list[dict[str, Any]]], walls: dict[str, float]) -> list[Row]:
+    """Jobs per minute over the gold mix: one submitter, then several on a second fresh service."""
+    one = jobs_per_minute(sides["jimoku"], walls["jimoku"])
+    rows = [Row("gold", "jobs/min, 1 submitter", f"{one:.1f}/min", f"{ISSUE_BASELINE_JOBS_PER_MIN}/min (issue 14's figure)",
+                ratio(one, ISSUE_BASELINE_JOBS_PER_MIN))]
+    for name, runs in sides.items():
+        if not name.startswith("jimoku x"):
+            continue
+        many = jobs_per_minute(runs, walls[name])
+        rows.append(Row("gold", f"jobs/min, {name[len('jimoku x'):]} submitters; accuracy; job wall median / p95",
+                        f"{many:.1f}/min; {sum(r['correct'] for r in runs)}/{len(runs)}; "
+                        f"{_median(runs, 'wall_s'):.2f} / {_p95([r['wall_s'] for r in runs]):.2f} s",
+                        f"{ISSUE_BASELINE_JOBS_PER_MIN}/min (issue 14's figure); {one:.1f}/min (1 submitter)",
+                        ratio(many, ISSUE_BASELINE_JOBS_PER_MIN), f"≥ {THROUGHPUT_TARGET}× {ISSUE_BASELINE_JOBS_PER_MIN}/min",
+                        many >= THROUGHPUT_TARGET * ISSUE_BASELINE_JOBS_PER_MIN))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gold", description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="case ids or kinds, comma-separated")
     parser.add_argument("--before", action="store_true", help="also the service with the code-written plan and answer off")
+    parser.add_argument("--submitters", type=int, default=4,
+                        help="then the jimoku side again on a fresh service with this many submitters at once (0: not)")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args(argv)
     cases = load_cases(CASES, {s for s in args.only.split(",") if s} or None)
@@ -155,14 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     monitor = machine.LoadMonitor()
     monitor.start()
     sides: dict[str, list[dict[str, Any]]] = {}
+    walls: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="jimoku-gold-") as tmp:
-        sides["jimoku"] = run_service(cases, Path(tmp) / "jimoku")
+        sides["jimoku"], walls["jimoku"] = run_service(cases, Path(tmp) / "jimoku")
+        if args.submitters > 1:
+            name = f"jimoku x{args.submitters}"
+            sides[name], walls[name] = run_service(cases, Path(tmp) / "many", submitters=args.submitters)
         if args.before:
-            sides["before"] = run_service(cases, Path(tmp) / "before", BEFORE_ENV)
+            sides["before"], walls["before"] = run_service(cases, Path(tmp) / "before", BEFORE_ENV)
     sides["plain"] = run_plain(cases)
-    doc = report.document([section(sides)], {
+    doc = report.document([section(sides, walls)], {
         "started_at": started_at.isoformat(timespec="seconds"), "mode": "gold",
-        "config": {"only": args.only, "before": args.before}, "wall_s": round(time.perf_counter() - t0, 1),
+        "config": {"only": args.only, "before": args.before, "submitters": args.submitters}, "wall_s": round(time.perf_counter() - t0, 1),
         "machine": machine.describe(), "load": monitor.stop()})
     report.write(doc, args.out, f"{started_at:%Y-%m-%d}-gold")
     print(report.markdown(doc))
