@@ -1,6 +1,6 @@
 """The gold set through the service, beside the plain script, on the same cases in one run.
 
-    python -m bench.gold [--only ID,KIND,...] [--before] [--submitters N] [--out DIR]
+    python -m bench.gold [--only ID,KIND,...] [--before] [--one-round] [--submitters N] [--out DIR]
 
 Sides, one after another so they never share the cores:
 - `jimoku`: `jimoku serve` on its defaults (a fresh data folder), each case posted with its
@@ -9,6 +9,8 @@ Sides, one after another so they never share the cores:
 - `before` (with `--before`): the same service with the code-written plan and answer of
   field questions off (`JIMOKU_FIELD_PLANS=0`, `JIMOKU_EXTRACTIVE_ANSWERS=0`), i.e. every
   plan and draft by the LLM, as before they existed;
+- `one round` (with `--one-round`): the same service with looking again off
+  (`JIMOKU_MAX_ROUNDS=1`): what the loop costs the cases that need no second round;
 - `jimoku xN` (`--submitters`, default 4): the jimoku side again on a second fresh service,
   N submitters posting and polling at once: jobs per minute over the gold mix, beside the
   one-submitter side's and issue 14's figure;
@@ -45,6 +47,9 @@ ISSUE_BASELINE_JOBS_PER_MIN, THROUGHPUT_TARGET = 11.7, 1.5
 """Issue 14's "today": 11.7 jobs/min with 4 clients (bench/README, the 2026-11-28 full run), every
 job a nameplate the LLM planned and drafted."""
 BEFORE_ENV = {"JIMOKU_FIELD_PLANS": "0", "JIMOKU_EXTRACTIVE_ANSWERS": "0"}
+ONE_ROUND_ENV = {"JIMOKU_MAX_ROUNDS": "1"}
+LOOP_COST_TARGET = 1.05
+"""Issue 12: the look-again loop may add at most 5% to the jobs that take no second round."""
 
 
 def _p95(values: list[float]) -> float:
@@ -85,6 +90,7 @@ def _service_case(client: httpx.Client, server: Any, case: GoldCase, poll_s: flo
         "plan_prompt_ms": plan_llm.get("prompt_ms", 0.0), "plan_gen_ms": plan_llm.get("generation_ms", 0.0),
         "draft_prompt_ms": sum(c["prompt_ms"] for c in draft_llm), "draft_gen_ms": sum(c["generation_ms"] for c in draft_llm),
         "revisions": max(0, len(draft_llm) - 1), "llm_calls": int(bool(plan_llm)) + len(draft_llm),
+        "rounds": len(doc.get("rounds") or [None]),
     }
 
 
@@ -163,8 +169,21 @@ def section(sides: dict[str, list[dict[str, Any]]], walls: dict[str, float]) -> 
                         + f"; {sum(r['revisions'] for r in runs)}; {sum(r['draft_source'] == 'code' for r in runs)}/{len(runs)}"))
     rows.append(Row("gold", "plain: split, medians: plan / tools / draft (s)",
                     " / ".join(f"{_median(base, k):.2f}" for k in ("plan_s", "tools_s", "draft_s"))))
-    rows += _throughput_rows(sides, walls)
+    rows += _throughput_rows(sides, walls) + _loop_cost_rows(sides)
     return Section("gold side by side", rows=rows, raw={**sides, "walls_s": walls})
+
+
+def _loop_cost_rows(sides: dict[str, list[dict[str, Any]]]) -> list[Row]:
+    """What looking again costs the jobs that did not need it: their summed wall, with the loop
+    on (jimoku) and off (`--one-round`), over the cases one round answered on both sides."""
+    if not (off := {r["id"]: r for r in sides.get("one round", [])}):
+        return []
+    same = [r for r in sides["jimoku"] if r.get("rounds", 1) == 1 and off.get(r["id"], {}).get("rounds", 1) == 1]
+    on_s, off_s = sum(r["wall_s"] for r in same), sum(off[r["id"]]["wall_s"] for r in same)
+    r = ratio(on_s, off_s)
+    return [Row("gold", f"look-again loop: summed wall of the cases one round answered (n={len(same)})",
+                f"{on_s:.1f} s", f"{off_s:.1f} s (JIMOKU_MAX_ROUNDS=1)", r, f"≤ {LOOP_COST_TARGET}×",
+                r is not None and r <= LOOP_COST_TARGET)]
 
 
 def _throughput_rows(sides: dict[str, list[dict[str, Any]]], walls: dict[str, float]) -> list[Row]:
@@ -189,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gold", description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="case ids or kinds, comma-separated")
     parser.add_argument("--before", action="store_true", help="also the service with the code-written plan and answer off")
+    parser.add_argument("--one-round", action="store_true",
+                        help="also the service with looking again off (JIMOKU_MAX_ROUNDS=1): what the loop costs")
     parser.add_argument("--submitters", type=int, default=4,
                         help="then the jimoku side again on a fresh service with this many submitters at once (0: not)")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
@@ -206,10 +227,13 @@ def main(argv: list[str] | None = None) -> int:
             sides[name], walls[name] = run_service(cases, Path(tmp) / "many", submitters=args.submitters)
         if args.before:
             sides["before"], walls["before"] = run_service(cases, Path(tmp) / "before", BEFORE_ENV)
+        if args.one_round:
+            sides["one round"], walls["one round"] = run_service(cases, Path(tmp) / "one-round", ONE_ROUND_ENV)
     sides["plain"] = run_plain(cases)
     doc = report.document([section(sides, walls)], {
         "started_at": started_at.isoformat(timespec="seconds"), "mode": "gold",
-        "config": {"only": args.only, "before": args.before, "submitters": args.submitters}, "wall_s": round(time.perf_counter() - t0, 1),
+        "config": {"only": args.only, "before": args.before, "one_round": args.one_round,
+                   "submitters": args.submitters}, "wall_s": round(time.perf_counter() - t0, 1),
         "machine": machine.describe(), "load": monitor.stop()})
     report.write(doc, args.out, f"{started_at:%Y-%m-%d}-gold")
     print(report.markdown(doc))

@@ -17,6 +17,17 @@ def test_jobs_per_minute_for_one_and_for_several_submitters() -> None:
     assert rows["jobs/min, 1 submitter"].jimoku == "20.0/min"
     many = rows["jobs/min, 4 submitters; accuracy; job wall median / p95"]
     assert many.jimoku == "30.0/min; 5/10; 6.00 / 6.00 s"
-    assert many.met is (30.0 >= THROUGHPUT_TARGET * ISSUE_BASELINE_JOBS_PER_MIN)
+    assert THROUGHPUT_TARGET * ISSUE_BASELINE_JOBS_PER_MIN < 30.0
+    assert many.met is True
     slow = {r.measure: r for r in section(sides, {"jimoku": 30.0, "jimoku x4": 600.0}).rows}
     assert slow["jobs/min, 4 submitters; accuracy; job wall median / p95"].met is False
+
+
+def test_the_loop_cost_compares_only_cases_one_round_answered_on_both_sides() -> None:
+    jimoku = [{**r, "rounds": 1} for r in _runs(4, 2.0)]
+    jimoku[3] = {**jimoku[3], "rounds": 2, "wall_s": 9.0}  # took a second look: not compared
+    off = [{**r, "rounds": 1} for r in _runs(4, 1.95)]
+    sides = {"jimoku": jimoku, "one round": off, "plain": _runs(4, 5.0)}
+    rows = {r.measure: r for r in section(sides, {"jimoku": 15.0}).rows}
+    loop = rows["look-again loop: summed wall of the cases one round answered (n=3)"]
+    assert (loop.jimoku, loop.baseline, loop.ratio, loop.met) == ("6.0 s", "5.8 s (JIMOKU_MAX_ROUNDS=1)", 1.026, True)
