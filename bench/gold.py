@@ -10,7 +10,8 @@ Sides, one after another so they never share the cores:
   field questions off (`JIMOKU_FIELD_PLANS=0`, `JIMOKU_EXTRACTIVE_ANSWERS=0`), i.e. every
   plan and draft by the LLM, as before they existed;
 - `one round` (with `--one-round`): the same service with looking again off
-  (`JIMOKU_MAX_ROUNDS=1`): what the loop costs the cases that need no second round;
+  (`JIMOKU_MAX_ROUNDS=1`), started beside the `jimoku` one and given each case in turn with it
+  (`run_interleaved`): what the loop costs the cases that need no second round;
 - `jimoku xN` (`--submitters`, default 4): the jimoku side again on a second fresh service,
   N submitters posting and polling at once: jobs per minute over the gold mix, beside the
   one-submitter side's and issue 14's figure;
@@ -114,6 +115,30 @@ def run_service(cases: list[GoldCase], data_dir: Path, extra_env: dict[str, str]
         return runs, time.perf_counter() - started
     finally:
         coldstart.stop(server)
+
+
+def run_interleaved(cases: list[GoldCase], data_dir: Path, envs: dict[str, dict[str, str]]
+                    ) -> dict[str, tuple[list[dict[str, Any]], float]]:
+    """The same cases through several services started side by side, each case posted to one
+    after another (the order turned case by case), so a drift in the machine's speed falls on
+    all alike: a difference of a few percent is then the configurations', not the minute's.
+    Returns, per service, the runs and their summed wall."""
+    started = {name: coldstart.start(data_dir / name.replace(" ", "-"), extra_env=env)[0] for name, env in envs.items()}
+    try:
+        clients = {name: httpx.Client(base_url=server.url, timeout=600,
+                                      headers={"Authorization": f"Bearer {server.keys['submitter']}"})
+                   for name, server in started.items()}
+        for name, server in started.items():
+            _service_case(clients[name], server, cases[0])  # warm-up, not counted
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in envs}
+        names = list(envs)
+        for i, case in enumerate(cases):
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                runs[name].append(_service_case(clients[name], started[name], case))
+        return {name: (side, sum(r["wall_s"] for r in side)) for name, side in runs.items()}
+    finally:
+        for server in started.values():
+            coldstart.stop(server)
 
 
 def jobs_per_minute(runs: list[dict[str, Any]], wall_s: float) -> float:
@@ -221,14 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     sides: dict[str, list[dict[str, Any]]] = {}
     walls: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="jimoku-gold-") as tmp:
-        sides["jimoku"], walls["jimoku"] = run_service(cases, Path(tmp) / "jimoku")
+        if args.one_round:
+            both = run_interleaved(cases, Path(tmp), {"jimoku": {}, "one round": ONE_ROUND_ENV})
+            for name, (runs, wall) in both.items():
+                sides[name], walls[name] = runs, wall
+        else:
+            sides["jimoku"], walls["jimoku"] = run_service(cases, Path(tmp) / "jimoku")
         if args.submitters > 1:
             name = f"jimoku x{args.submitters}"
             sides[name], walls[name] = run_service(cases, Path(tmp) / "many", submitters=args.submitters)
         if args.before:
             sides["before"], walls["before"] = run_service(cases, Path(tmp) / "before", BEFORE_ENV)
-        if args.one_round:
-            sides["one round"], walls["one round"] = run_service(cases, Path(tmp) / "one-round", ONE_ROUND_ENV)
     sides["plain"] = run_plain(cases)
     doc = report.document([section(sides, walls)], {
         "started_at": started_at.isoformat(timespec="seconds"), "mode": "gold",
