@@ -74,9 +74,10 @@ class Subject:
     quote: list[str]
     """The sentence's words from the phrase's start to the verb as heard."""
     phrase: list[str]
-    """The words in the wh-word's place ("Machine", "KX200")."""
-    between: list[str]
-    """The auxiliaries between the phrase and the verb ("is")."""
+    """The words in the wh-word's place ("Machine", "KX200"); only auxiliaries ("is") were
+    between them and the verb."""
+    asked_phrase: str
+    """The question's words after its wh-word ("is overheating")."""
 
     @property
     def heard_verb(self) -> str:
@@ -102,14 +103,13 @@ def english_subjects(question: str, transcript: str) -> Iterator[Subject]:
             if w.lower() in _CLAUSE_START or w in _CLAUSE_BREAKS:
                 first = i + 1
         subject = heard[first:at]
-        between: list[str] = []
         while subject and subject[-1].lower() in _AUXILIARIES:
-            between.insert(0, subject.pop())
+            subject.pop()
         if not subject:
             continue
         first += max(0, len(subject) - MAX_SUBJECT_WORDS)  # the quote starts where the phrase does
         yield Subject(asked=asked["wh"], verb=verb, quote=heard[first:at + 1], phrase=subject[-MAX_SUBJECT_WORDS:],
-                      between=between)
+                      asked_phrase=" ".join(_WORD.findall(asked["rest"])[:6]))
 
 
 def _english(question: str, transcript: str) -> str | None:
@@ -118,10 +118,8 @@ def _english(question: str, transcript: str) -> str | None:
         return None
     misheard = (f' ("{found.heard_verb}" heard for "{found.verb}")'
                 if found.heard_verb.lower() != found.verb.lower() else "")
-    asked = _SUBJECT_QUESTION.search(question)
-    asked_phrase = " ".join(_WORD.findall(asked["rest"])[:6]) if asked else found.verb
-    return (f'the transcript says "{" ".join(found.quote)}": so what {asked_phrase}: "{" ".join(found.phrase)}"'
-            + misheard)
+    return (f'the transcript says "{" ".join(found.quote)}": so what {found.asked_phrase}: '
+            f'"{" ".join(found.phrase)}"{misheard}')
 
 
 def same_word(heard: str, asked: str) -> bool:
