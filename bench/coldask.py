@@ -6,8 +6,8 @@ planned and drafted by the LLM) on a new nameplate:
 - cold: `jimoku ask --json` in a fresh process with its own data folder, timed from
   outside; the command's own `timing` says how long the job took, how much of it was
   loading the planner, and how long the process had run (imports included);
-- warm: a child process runs the same engine on one plate (warming every model) and then,
-  timed, on another: the job as a warm service would run it.
+- warm: a child process runs the same engine on another plate (warming every model) and
+  then, timed, on the cold job's plate: the job as a warm service would run it.
 
 cold wall = warm job + planner load + the rest (Python start and imports, the database,
 the tools' models); the rows give each part.
@@ -65,8 +65,11 @@ def measure(inputs: Inputs, tmp: Path) -> Section:
         "in one process; 'the rest' = cold wall - warm job - planner load (Python start and imports, the "
         "database, the tools' model loads)"])
     for kind, question in (("field", QUESTION), ("open", OPEN_QUESTION)):
-        c = cold(question, inputs.plate(f"cold-{kind}"), tmp / f"cold-{kind}")
-        w = warm(question, inputs.plate(f"warm-{kind}-1"), inputs.plate(f"warm-{kind}-2"), tmp / f"warm-{kind}")
+        # The warm job reads the cold job's plate (its own data folder: no cache), so the two
+        # drafts are the same answer of the same length; another plate warms the engine.
+        plate = inputs.plate(f"cold-{kind}")
+        c = cold(question, plate, tmp / f"cold-{kind}")
+        w = warm(question, inputs.plate(f"warm-{kind}"), plate, tmp / f"warm-{kind}")
         section.raw[kind] = {"cold": c, "warm": w}
         load = float(c["timing"]["planner_load_s"])
         rest = c["wall_s"] - w["job_s"] - load
