@@ -106,8 +106,10 @@ def test_review_a_job_with_boxes_edit_the_draft_and_approve(server: Server, jobs
     sign_in(page, server.keys["reviewer"], f"{server.url}/review")
     open_job(page, job_id)
 
-    # Flags and confidence at the top, as the API has them.
+    # Flags and confidence at the top, as the API has them; under the draft, who wrote it.
     expect(page.locator("#banner")).to_have_attribute("data-flags", str(len(doc["flags"])))
+    expect(page.locator("#draft-source")).to_have_text(
+        {"llm": "written by the LLM", "code": "written by code from the evidence (no LLM)"}[doc["draft_source"]])
     expect(page.locator("#conf-value")).to_have_text(f"{math.floor(doc['confidence'] * 100 + 0.5)}%")
 
     # One box per detection, placed where the detector saw it on the displayed image.

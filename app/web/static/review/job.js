@@ -92,8 +92,11 @@ function renderJob(job, token) {
   );
   const cites = job.citations ?? [];
   const lines = job.cited_lines ?? [];
+  // Who wrote the draft: code (a labelled value, a comparison, an uncertain fall, a named
+  // machine: graphs/nodes.py _code_answer), or the LLM.
+  const source = { code: t("review.written_by_code"), llm: t("review.written_by_llm") }[job.draft_source];
   $("citations").replaceChildren(...(cites.length ? [`${t("review.citations_label")} `, ...cites.map((s) => stepChip(s)), ...lines.map((r) => lineChip(r))]
-    : [t("review.cites_no_step")]));
+    : [t("review.cites_no_step")]), ...(source ? [" · ", el("span", { id: "draft-source" }, source)] : []));
 
   // A decided job shows what was decided (the edited answer), not the draft it started from.
   // Under a two-person rule, another reviewer's edit is the answer now being approved.
