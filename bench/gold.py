@@ -95,6 +95,11 @@ def _service_case(client: httpx.Client, server: Any, case: GoldCase, poll_s: flo
     }
 
 
+def _client(server: Any) -> httpx.Client:
+    """The service's HTTP client, as the submitter."""
+    return httpx.Client(base_url=server.url, timeout=600, headers={"Authorization": f"Bearer {server.keys['submitter']}"})
+
+
 def run_service(cases: list[GoldCase], data_dir: Path, extra_env: dict[str, str] | None = None,
                 submitters: int = 1) -> tuple[list[dict[str, Any]], float]:
     """Each case through a fresh service, warmed by one job; with several submitters, that many
@@ -102,8 +107,7 @@ def run_service(cases: list[GoldCase], data_dir: Path, extra_env: dict[str, str]
     Returns the runs and the wall time of them all."""
     server, _ = coldstart.start(data_dir, extra_env=extra_env)
     try:
-        client = httpx.Client(base_url=server.url, timeout=600,
-                              headers={"Authorization": f"Bearer {server.keys['submitter']}"})
+        client = _client(server)
         _service_case(client, server, cases[0])  # warm-up, not counted
         started = time.perf_counter()
         if submitters == 1:
@@ -125,9 +129,7 @@ def run_interleaved(cases: list[GoldCase], data_dir: Path, envs: dict[str, dict[
     Returns, per service, the runs and their summed wall."""
     started = {name: coldstart.start(data_dir / name.replace(" ", "-"), extra_env=env)[0] for name, env in envs.items()}
     try:
-        clients = {name: httpx.Client(base_url=server.url, timeout=600,
-                                      headers={"Authorization": f"Bearer {server.keys['submitter']}"})
-                   for name, server in started.items()}
+        clients = {name: _client(server) for name, server in started.items()}
         for name, server in started.items():
             _service_case(clients[name], server, cases[0])  # warm-up, not counted
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in envs}

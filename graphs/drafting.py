@@ -127,7 +127,7 @@ def _step_evidence(step: StepResult, by_step: dict[str, list[Line]], shown: dict
         conf = f" (mean confidence {step['confidence']:.2f})" if step["confidence"] is not None else ""
         return f"read {len(lines)} lines{conf}:\n" + "\n".join(line.text for line in lines)
     picked = shown[step["step"]]
-    total = len(by_step[step["step"]])
+    total = len(lines or ())
     if not picked:
         return step["summary"]
     return (f"{total} lines; the {len(picked)} most relevant to the question, each cited as [step:page:line]:\n"

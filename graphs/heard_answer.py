@@ -54,7 +54,7 @@ def named_subject_answer(question: str, steps: Sequence[StepResult]) -> FieldAns
 def _names_one_code(subject: Subject) -> bool:
     """The question's noun, then one code, then only auxiliaries before the verb as asked."""
     wh, *noun = subject.asked.split()
-    if wh.lower() != "which" or len(noun) != 1 or subject.heard_verb.lower() != subject.verb.lower():
+    if wh.lower() != "which" or len(noun) != 1 or subject.misheard:
         return False
     head, *pieces = subject.phrase
     return (same_word(head, noun[0]) and 0 < len(pieces) <= MAX_CODE_PIECES

@@ -83,6 +83,11 @@ class Subject:
     def heard_verb(self) -> str:
         return self.quote[-1]
 
+    @property
+    def misheard(self) -> bool:
+        """The verb was heard as a near-spelling of the question's ("countled", "counselled")."""
+        return self.heard_verb.lower() != self.verb.lower()
+
 
 def english_subjects(question: str, transcript: str) -> Iterator[Subject]:
     """For a subject question whose verb the transcript holds, each sentence's phrase before it."""
@@ -92,7 +97,7 @@ def english_subjects(question: str, transcript: str) -> Iterator[Subject]:
     words = [w for w in _WORD.findall(asked["rest"]) if w.lower() not in _AUXILIARIES]
     if not words or words[0].lower() in {"do", "does", "did"}:  # "who does he call …": an object question
         return
-    verb = words[0]
+    verb, asked_phrase = words[0], " ".join(_WORD.findall(asked["rest"])[:6])
     for sentence in _SENTENCE_END.split(transcript):
         heard = _WORD_OR_BREAK.findall(sentence)
         at = next((i for i, w in enumerate(heard) if same_word(w, verb)), None)
@@ -109,15 +114,14 @@ def english_subjects(question: str, transcript: str) -> Iterator[Subject]:
             continue
         first += max(0, len(subject) - MAX_SUBJECT_WORDS)  # the quote starts where the phrase does
         yield Subject(asked=asked["wh"], verb=verb, quote=heard[first:at + 1], phrase=subject[-MAX_SUBJECT_WORDS:],
-                      asked_phrase=" ".join(_WORD.findall(asked["rest"])[:6]))
+                      asked_phrase=asked_phrase)
 
 
 def _english(question: str, transcript: str) -> str | None:
     found = next(english_subjects(question, transcript), None)
     if found is None:
         return None
-    misheard = (f' ("{found.heard_verb}" heard for "{found.verb}")'
-                if found.heard_verb.lower() != found.verb.lower() else "")
+    misheard = f' ("{found.heard_verb}" heard for "{found.verb}")' if found.misheard else ""
     return (f'the transcript says "{" ".join(found.quote)}": so what {found.asked_phrase}: '
             f'"{" ".join(found.phrase)}"{misheard}')
 
